@@ -1,0 +1,43 @@
+"""Project-wide settings: the one place for defaults, model parameters and quality thresholds.
+
+Every script reads its defaults from here, so a change here changes the whole pipeline.
+Sections are owned by the stage named in their heading; add new knobs to the right section.
+"""
+
+from pathlib import Path
+
+# --- Paths -------------------------------------------------------------------------------------
+PROJECT_ROOT = Path(__file__).resolve().parent
+DATA_DIR = PROJECT_ROOT / "data"
+CENSUS_DIR = DATA_DIR / "census"
+VALIDATION_REPORTS_DIR = PROJECT_ROOT / "validation" / "reports"
+EDA_REPORTS_DIR = PROJECT_ROOT / "eda" / "reports"
+FAIRNESS_REPORTS_DIR = PROJECT_ROOT / "fairness" / "reports"
+CACHE_DIR = PROJECT_ROOT / "cache"
+
+# --- Reproducibility and scale -----------------------------------------------------------------
+DEFAULT_SEED = 42
+STATES = ["NY", "CA", "TX", "IL", "FL", "WA"]
+DEFAULT_ROWS_PER_STATE = 10_000
+DEFAULT_SEED_ROWS_PER_STATE = 5_000  # rows of the census-seeded sample that a synthesizer is fitted on
+DEFAULT_OUTPUT_FORMAT = "csv"
+
+# --- Synthesizers ------------------------------------------------------------------------------
+SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae")
+DEFAULT_SYNTHESIZER = "gaussian_copula"
+# CTGAN / TVAE settings from the README (CTGAN uses all of them, TVAE epochs and batch_size).
+MODEL_PARAMETERS = {
+    "epochs": 100,
+    "batch_size": 500,
+    "generator_dim": (512, 256),
+    "discriminator_dim": (512, 256),
+}
+
+# --- Validation --------------------------------------------------------------------------------
+VALIDATION_THRESHOLDS = {
+    "distribution_tolerance": 0.05,  # max KS statistic / total variation distance per column
+    "correlation_tolerance": 0.10,  # max absolute difference of a correlation / Cramér's V entry
+}
+
+# --- Fairness ----------------------------------------------------------------------------------
+FOUR_FIFTHS_RANGE = (0.8, 1.25)  # disparate impact inside this range passes

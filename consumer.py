@@ -1,0 +1,6 @@
+"""consumer.py: not yet available (issue #3)."""
+
+from utils.cli import not_yet_available
+
+if __name__ == "__main__":
+    not_yet_available("consumer.py", "issue #3")

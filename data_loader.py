@@ -1,0 +1,1 @@
+"""data_loader.py: not yet available (issue #6)."""

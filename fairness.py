@@ -1,0 +1,6 @@
+"""fairness.py: not yet available (issue #5)."""
+
+from utils.cli import not_yet_available
+
+if __name__ == "__main__":
+    not_yet_available("fairness.py", "issue #5")
