@@ -41,3 +41,8 @@ VALIDATION_THRESHOLDS = {
 
 # --- Fairness ----------------------------------------------------------------------------------
 FOUR_FIFTHS_RANGE = (0.8, 1.25)  # disparate impact inside this range passes
+
+# --- Datasets ----------------------------------------------------------------------------------
+TABLES = ("demographics", "consumer_preferences", "marketing_campaigns", "engagements", "transactions")
+PROTECTED_ATTRIBUTES = ("gender", "race_ethnicity", "age_group")
+HIGH_VALUE_QUANTILE = 0.8  # a customer whose total spend is at or above this quantile is high value

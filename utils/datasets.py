@@ -1,0 +1,99 @@
+"""Where each dataset lives inside an output folder, and how to load it back.
+
+One naming scheme for every script: ``{out_dir}/{STATE}_demographics.{fmt}`` per state, then
+``consumer_preferences``, ``marketing_campaigns``, ``engagements`` and ``transactions``; the seed sample
+each stage fitted on sits under ``{out_dir}/seed/`` with the same names, fitted models under
+``{out_dir}/models/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+
+import pandas as pd
+
+import constants
+from utils import storage
+from utils.cli import UserError
+
+DEMOGRAPHICS = "demographics"
+
+
+def dataset_path(out_dir: str | os.PathLike, name: str, fmt: str = constants.DEFAULT_OUTPUT_FORMAT) -> str:
+    """Path of dataset ``name`` (e.g. ``transactions``) in ``out_dir`` with format ``fmt``."""
+    return storage.join(out_dir, f"{name}.{fmt}")
+
+
+def demographics_path(
+    out_dir: str | os.PathLike, state: str, fmt: str = constants.DEFAULT_OUTPUT_FORMAT
+) -> str:
+    """Path of one state's demographics file."""
+    return dataset_path(out_dir, f"{state}_{DEMOGRAPHICS}", fmt)
+
+
+def seed_dir(out_dir: str | os.PathLike) -> str:
+    """Folder holding the seed samples the synthesizers were fitted on."""
+    return storage.join(out_dir, "seed")
+
+
+def models_dir(out_dir: str | os.PathLike) -> str:
+    """Folder holding the fitted synthesizers."""
+    return storage.join(out_dir, "models")
+
+
+def _exists(path: str) -> bool:
+    if storage.is_remote(path):
+        import fsspec
+
+        filesystem, _, (target,) = fsspec.get_fs_token_paths(path)
+        return filesystem.exists(target)
+    return os.path.exists(path)
+
+
+def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
+    """The existing file of dataset ``name`` in ``data_dir`` (CSV or Parquet), else a UserError."""
+    for fmt in storage.TABLE_FORMATS:
+        path = dataset_path(data_dir, name, fmt)
+        if _exists(path):
+            return path
+    raise UserError(f"no {name} dataset (.csv or .parquet) in {data_dir}")
+
+
+def demographics_states(data_dir: str | os.PathLike) -> list[str]:
+    """States that have a demographics file in a local ``data_dir``, sorted."""
+    suffixes = tuple(f"_{DEMOGRAPHICS}.{fmt}" for fmt in storage.TABLE_FORMATS)
+    if not os.path.isdir(data_dir):
+        raise UserError(f"data folder {data_dir} does not exist")
+    names = [name for name in os.listdir(data_dir) if name.endswith(suffixes)]
+    return sorted({name.split("_", 1)[0] for name in names})
+
+
+def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
+    try:
+        from data_loader import DataLoader
+    except ImportError:  # the loader is optional for this helper
+        return storage.read_table(path, **({"columns": list(columns)} if columns else {}))
+    return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
+
+
+def load_dataset(
+    data_dir: str | os.PathLike, name: str, columns: Sequence[str] | None = None
+) -> pd.DataFrame:
+    """Load dataset ``name`` from ``data_dir`` (``demographics`` means all states concatenated)."""
+    if name == DEMOGRAPHICS:
+        return load_demographics(data_dir, columns=columns)
+    return _read(find_dataset(data_dir, name), columns)
+
+
+def load_demographics(
+    data_dir: str | os.PathLike,
+    states: Iterable[str] | None = None,
+    columns: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """All states' demographics in ``data_dir`` (or only ``states``), concatenated in state order."""
+    states = list(states) if states is not None else demographics_states(data_dir)
+    if not states:
+        raise UserError(f"no *_demographics files in {data_dir}")
+    frames = [_read(find_dataset(data_dir, f"{state}_{DEMOGRAPHICS}"), columns) for state in states]
+    return pd.concat(frames, ignore_index=True)
