@@ -46,3 +46,9 @@ FOUR_FIFTHS_RANGE = (0.8, 1.25)  # disparate impact inside this range passes
 TABLES = ("demographics", "consumer_preferences", "marketing_campaigns", "engagements", "transactions")
 PROTECTED_ATTRIBUTES = ("gender", "race_ethnicity", "age_group")
 HIGH_VALUE_QUANTILE = 0.8  # a customer whose total spend is at or above this quantile is high value
+
+# --- Demographics ------------------------------------------------------------------------------
+# Rows of each state's census-seeded (IPF) sample the demographics synthesizer is fitted on. Larger
+# than DEFAULT_SEED_ROWS_PER_STATE: the census cross-tabs have up to 112 cells, and the seed's own
+# sampling error carries into every synthetic row.
+DEMOGRAPHIC_SEED_ROWS_PER_STATE = 50_000
