@@ -52,3 +52,12 @@ HIGH_VALUE_QUANTILE = 0.8  # a customer whose total spend is at or above this qu
 # than DEFAULT_SEED_ROWS_PER_STATE: the census cross-tabs have up to 112 cells, and the seed's own
 # sampling error carries into every synthetic row.
 DEMOGRAPHIC_SEED_ROWS_PER_STATE = 50_000
+
+# --- EDA and fairness (eda.py, fairness.py) ------------------------------------------------------
+EDA_SAMPLE_ABOVE_ROWS = 100_000  # a table with more rows is profiled on a reproducible sample ...
+EDA_SAMPLE_ROWS = 50_000  # ... of this many rows
+EDA_MINIMAL_ABOVE_ROWS = 500_000  # a table with more rows is profiled in ydata-profiling's minimal mode
+EDA_POOL_SIZE = 2  # ydata-profiling worker threads (0 = one per CPU)
+FAIRNESS_TOLERANCE = 0.10  # max |difference| of rates (parity, TPR, FPR, odds) that still passes
+FAIRNESS_MIN_GROUP_SIZE = 30  # smaller groups are reported but get no verdict (too noisy)
+FAIRNESS_TEST_FRACTION = 0.3  # share of customers held out to score the classifier
