@@ -61,3 +61,5 @@ EDA_POOL_SIZE = 2  # ydata-profiling worker threads (0 = one per CPU)
 FAIRNESS_TOLERANCE = 0.10  # max |difference| of rates (parity, TPR, FPR, odds) that still passes
 FAIRNESS_MIN_GROUP_SIZE = 30  # smaller groups are reported but get no verdict (too noisy)
 FAIRNESS_TEST_FRACTION = 0.3  # share of customers held out to score the classifier
+FAIRNESS_VALIDATION_FRACTION = 0.2  # share held out to fit the equalized-odds post-processor
+FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the gap is this significant
