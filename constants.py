@@ -63,3 +63,18 @@ FAIRNESS_MIN_GROUP_SIZE = 30  # smaller groups are reported but get no verdict (
 FAIRNESS_TEST_FRACTION = 0.3  # share of customers held out to score the classifier
 FAIRNESS_VALIDATION_FRACTION = 0.2  # share held out to fit the equalized-odds post-processor
 FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the gap is this significant
+
+# --- Chain: preferences, campaigns, engagements, transactions (consumer/marketing/transaction.py) ----
+CHAIN_SEED_CUSTOMERS = 6_000  # customers in each chain stage's simulated seed sample
+CHAIN_START_DATE = "2024-01-01"  # campaigns and transactions fall in this one-year window
+CHAIN_DAYS = 366
+CUSTOMERS_PER_CAMPAIGN = 1_500  # campaigns = customers // this, clipped to [MIN_CAMPAIGNS, MAX_CAMPAIGNS]
+MIN_CAMPAIGNS, MAX_CAMPAIGNS = 12, 400
+CAMPAIGN_SEED_ROWS = 400  # simulated campaigns the campaign synthesizer is fitted on
+HOLDOUT_SHARE = 0.10  # share of targeted seed customers held out (no exposure) to measure true lift
+ATTRIBUTION_WINDOW_DAYS = 7  # an attributed purchase follows its conversion within this many days
+# Bias knob: a protected group (e.g. {"gender": "female"}) that targeting and response disfavour.
+# strength s in [0, 1]: the group's customers are left out of targeting with probability s and its
+# exposed members convert with probability scaled by (1 - s). None / 0.0 = no injected bias.
+BIAS_GROUP: dict[str, str] | None = None
+BIAS_STRENGTH = 0.0

@@ -1,0 +1,260 @@
+"""The business rules of the linked dataset, each declared once.
+
+A :class:`Rule` names the tables it needs and a ``check`` that returns the violating rows (with their
+key columns). Generators assert ``0`` violations before they write; ``validation/validate_data.py``
+reports with the same :func:`check_rules`::
+
+    results = check_rules({"demographics": demo, "engagements": events, "marketing_campaigns": camps})
+    assert all(result.violations == 0 for result in results)
+
+Tables are keyed by their logical names (``constants.TABLES``; ``demographics`` is all states
+concatenated). A rule whose tables are not all given is skipped (not reported).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+import constants
+
+Tables = Mapping[str, pd.DataFrame]
+EVENT_TYPES = ("impression", "click", "conversion")
+MAX_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One business rule: ``check(tables)`` returns the rows that break it (empty when it holds)."""
+
+    name: str
+    description: str
+    tables: tuple[str, ...]
+    check: Callable[[Tables], pd.DataFrame]
+
+
+@dataclass
+class RuleResult:
+    """How one rule fared: the number of violating rows and a few of them as dicts."""
+
+    name: str
+    description: str
+    violations: int
+    examples: list[dict] = field(default_factory=list)
+
+
+def _times(values: pd.Series) -> pd.Series:
+    """A column of timestamps or dates as ``datetime64`` (CSV files hold them as text)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    return pd.to_datetime(values, format="mixed")
+
+
+def _day_end(values: pd.Series) -> pd.Series:
+    """The last second of each date (a campaign runs through its whole end date)."""
+    return _times(values).dt.normalize() + pd.Timedelta(days=1) - pd.Timedelta(seconds=1)
+
+
+# --- Rule factories: one rule per key, per link, per range ----------------------------------------
+
+
+def unique_key(table: str, column: str) -> Rule:
+    """``table.column`` is a primary key: present and unique."""
+
+    def check(tables: Tables) -> pd.DataFrame:
+        frame = tables[table]
+        bad = frame[column].isna() | frame[column].duplicated(keep=False)
+        return frame.loc[bad, [column]]
+
+    return Rule(f"{table}.{column} unique", f"{table}.{column} is a non-null unique key", (table,), check)
+
+
+def foreign_key(table: str, column: str, parent: str, parent_column: str, optional: bool = False) -> Rule:
+    """Every (non-null, if ``optional``) ``table.column`` resolves to a row of ``parent``."""
+
+    def check(tables: Tables) -> pd.DataFrame:
+        frame = tables[table]
+        values = frame[column]
+        keys = set(tables[parent][parent_column].astype(str))
+        bad = ~values.astype(str).isin(keys)
+        bad &= values.notna() if optional else True
+        if not optional:
+            bad |= values.isna()
+        return frame.loc[bad, [column]]
+
+    kind = "optional " if optional else ""
+    return Rule(
+        f"{table}.{column} -> {parent}",
+        f"every {kind}{table}.{column} resolves to {parent}.{parent_column}",
+        (table, parent),
+        check,
+    )
+
+
+def in_range(table: str, column: str, low: float | None, high: float | None, key: str) -> Rule:
+    """``low <= table.column <= high`` (either bound may be None), no missing values."""
+
+    def check(tables: Tables) -> pd.DataFrame:
+        frame = tables[table]
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna()
+        if low is not None:
+            bad |= values < low
+        if high is not None:
+            bad |= values > high
+        return frame.loc[bad, [key, column]]
+
+    parts = [f">= {low}" if low is not None else "", f"<= {high}" if high is not None else ""]
+    bounds = " and ".join(part for part in parts if part)
+    return Rule(f"{table}.{column} range", f"{table}.{column} {bounds}", (table,), check)
+
+
+# --- Rules that look across columns or tables ------------------------------------------------------
+
+
+def _amount_positive(tables: Tables) -> pd.DataFrame:
+    frame = tables["transactions"]
+    bad = ~(pd.to_numeric(frame["amount"], errors="coerce") > 0)
+    return frame.loc[bad, ["transaction_id", "amount"]]
+
+
+def _dates_ordered(tables: Tables) -> pd.DataFrame:
+    frame = tables["marketing_campaigns"]
+    bad = ~(_times(frame["start_date"]) <= _times(frame["end_date"]))
+    return frame.loc[bad, ["campaign_id", "start_date", "end_date"]]
+
+
+def _event_types(tables: Tables) -> pd.DataFrame:
+    frame = tables["engagements"]
+    return frame.loc[~frame["event_type"].isin(EVENT_TYPES), ["engagement_id", "event_type"]]
+
+
+def _inside_window(tables: Tables) -> pd.DataFrame:
+    events = tables["engagements"]
+    campaigns = tables["marketing_campaigns"].drop_duplicates("campaign_id").set_index("campaign_id")
+    campaign = events["campaign_id"]
+    start = campaign.map(_times(campaigns["start_date"]).dt.normalize())
+    end = campaign.map(_day_end(campaigns["end_date"]))
+    stamp = _times(events["timestamp"])
+    bad = ~((stamp >= start) & (stamp <= end))
+    return events.loc[bad, ["engagement_id", "campaign_id", "timestamp"]]
+
+
+def _funnel_counts(events: pd.DataFrame) -> pd.DataFrame:
+    """Per (customer, campaign): the number of impressions, clicks and conversions."""
+    types = pd.Categorical(events["event_type"], categories=EVENT_TYPES)
+    counts = pd.crosstab([events["customer_id"], events["campaign_id"]], types, dropna=False)
+    return counts.reindex(columns=list(EVENT_TYPES), fill_value=0)
+
+
+def _funnel_monotonic(tables: Tables) -> pd.DataFrame:
+    counts = _funnel_counts(tables["engagements"])
+    bad = (counts["conversion"] > counts["click"]) | (counts["click"] > counts["impression"])
+    return counts.loc[bad].reset_index()
+
+
+def _attributed_after_conversion(tables: Tables) -> pd.DataFrame:
+    sales = tables["transactions"]
+    keys = ["customer_id", "campaign_id", "timestamp"]
+    sales = sales.loc[sales["campaign_id"].notna(), ["transaction_id", *keys]]
+    events = tables["engagements"]
+    conversions = events.loc[events["event_type"] == "conversion", keys]
+    left = sales.assign(timestamp=_times(sales["timestamp"]), campaign_id=sales["campaign_id"].astype(str))
+    right = conversions.assign(
+        conversion_time=_times(conversions["timestamp"]), campaign_id=conversions["campaign_id"].astype(str)
+    ).drop(columns="timestamp")
+    matched = pd.merge_asof(
+        left.sort_values("timestamp"),
+        right.sort_values("conversion_time"),
+        left_on="timestamp",
+        right_on="conversion_time",
+        by=["customer_id", "campaign_id"],
+        direction="backward",
+    )
+    window = pd.Timedelta(days=constants.ATTRIBUTION_WINDOW_DAYS)
+    bad = matched["conversion_time"].isna() | (matched["timestamp"] - matched["conversion_time"] > window)
+    return matched.loc[bad, ["transaction_id", "customer_id", "campaign_id", "timestamp"]]
+
+
+# --- The rule book -------------------------------------------------------------------------------
+
+RULES: list[Rule] = [
+    unique_key("demographics", "customer_id"),
+    unique_key("consumer_preferences", "customer_id"),
+    unique_key("marketing_campaigns", "campaign_id"),
+    unique_key("engagements", "engagement_id"),
+    unique_key("transactions", "transaction_id"),
+    foreign_key("consumer_preferences", "customer_id", "demographics", "customer_id"),
+    foreign_key("engagements", "customer_id", "demographics", "customer_id"),
+    foreign_key("engagements", "campaign_id", "marketing_campaigns", "campaign_id"),
+    foreign_key("transactions", "customer_id", "demographics", "customer_id"),
+    foreign_key("transactions", "campaign_id", "marketing_campaigns", "campaign_id", optional=True),
+    in_range("demographics", "age", 18, None, "customer_id"),
+    *(
+        in_range("consumer_preferences", column, 0, 1, "customer_id")
+        for column in ("price_sensitivity", "brand_loyalty")
+    ),
+    in_range("consumer_preferences", "purchase_frequency", 0, None, "customer_id"),
+    in_range("consumer_preferences", "avg_basket_size", 0.01, None, "customer_id"),
+    in_range("marketing_campaigns", "budget", 0.01, None, "campaign_id"),
+    in_range("marketing_campaigns", "discount_pct", 0, 1, "campaign_id"),
+    in_range("transactions", "quantity", 1, None, "transaction_id"),
+    Rule("transactions.amount > 0", "every transaction amount is > 0", ("transactions",), _amount_positive),
+    Rule(
+        "campaign dates ordered",
+        "start_date <= end_date for every campaign",
+        ("marketing_campaigns",),
+        _dates_ordered,
+    ),
+    Rule(
+        "engagement event types",
+        f"event_type is one of {', '.join(EVENT_TYPES)}",
+        ("engagements",),
+        _event_types,
+    ),
+    Rule(
+        "engagements inside campaign window",
+        "every engagement timestamp lies between its campaign's start_date and end_date (inclusive)",
+        ("engagements", "marketing_campaigns"),
+        _inside_window,
+    ),
+    Rule(
+        "funnel monotonic",
+        "per customer and campaign: conversions <= clicks <= impressions",
+        ("engagements",),
+        _funnel_monotonic,
+    ),
+    Rule(
+        "attributed after conversion",
+        "an attributed transaction follows a conversion of the same customer and campaign within "
+        f"{constants.ATTRIBUTION_WINDOW_DAYS} days (constants.ATTRIBUTION_WINDOW_DAYS)",
+        ("transactions", "engagements"),
+        _attributed_after_conversion,
+    ),
+]
+
+
+def applicable_rules(names: Sequence[str], rules: Sequence[Rule] = RULES) -> list[Rule]:
+    """The rules whose tables are all among ``names``."""
+    return [rule for rule in rules if set(rule.tables) <= set(names)]
+
+
+def check_rules(tables: Tables, rules: Sequence[Rule] = RULES) -> list[RuleResult]:
+    """Run every rule whose tables are all in ``tables``; one :class:`RuleResult` per rule."""
+    results = []
+    for rule in applicable_rules(list(tables), rules):
+        violating = rule.check(tables)
+        examples = violating.head(MAX_EXAMPLES).astype(str).to_dict("records")
+        results.append(RuleResult(rule.name, rule.description, len(violating), examples))
+    return results
+
+
+def assert_rules(tables: Tables, rules: Sequence[Rule] = RULES) -> list[RuleResult]:
+    """Like :func:`check_rules` but raise ``AssertionError`` naming every broken rule."""
+    results = check_rules(tables, rules)
+    broken = [f"{r.name}: {r.violations} rows, e.g. {r.examples[:2]}" for r in results if r.violations]
+    if broken:
+        raise AssertionError("business rules broken: " + "; ".join(broken))
+    return results
