@@ -1,6 +1,275 @@
-"""eda.py: not yet available (issue #5)."""
+"""eda.py: ydata-profiling HTML reports for every dataset, and seed-vs-synthetic comparisons.
 
-from utils.cli import not_yet_available
+    python eda.py                                    # all datasets in data/, reports in eda/reports/
+    python eda.py --datasets demographics,engagements --minimal
+    python eda.py --sample 20000 --report-dir /tmp/eda
+
+One report per dataset (distributions, correlations, missing values, outliers, duplicates) and, where the
+stage wrote its seed sample under ``{data_dir}/seed/``, one comparison report (ydata-profiling
+``compare``) of the seed against the synthetic table. Tables above ``constants.EDA_SAMPLE_ABOVE_ROWS``
+are profiled on a reproducible sample (``--seed``), tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` in
+minimal mode; the report title says which. ``index.html`` links every report. Nothing touches the
+network: ydata-profiling's usage analytics are switched off and its assets are inlined.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+import constants
+from utils import datasets, storage
+from utils.cli import UserError, base_parser, run_main, setup_logging, split_list
+
+log = logging.getLogger("eda")
+
+os.environ["YDATA_PROFILING_NO_ANALYTICS"] = "1"  # ydata-profiling would otherwise call home per report
+
+DATE_COLUMNS = ("timestamp", "start_date", "end_date")
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """How one table is profiled: on all rows or a reproducible sample, full or minimal mode."""
+
+    name: str
+    rows: int
+    profiled_rows: int
+    minimal: bool
+    seed: int
+
+    @property
+    def sampled(self) -> bool:
+        """True when the report covers a sample rather than every row."""
+        return self.profiled_rows < self.rows
+
+    @property
+    def mode(self) -> str:
+        """A short phrase for titles and the index, e.g. ``minimal, sample of 50,000 of 1,000,000 rows``."""
+        scope = (
+            f"sample of {self.profiled_rows:,} of {self.rows:,} rows (seed {self.seed})"
+            if self.sampled
+            else f"all {self.rows:,} rows"
+        )
+        return f"{'minimal' if self.minimal else 'full'} profile, {scope}"
+
+
+def plan_profile(
+    name: str, rows: int, *, seed: int, minimal: bool = False, sample: int | None = None
+) -> ProfilePlan:
+    """Choose sample size and mode for a table of ``rows`` rows.
+
+    ``sample`` forces a sample of at most that many rows and ``minimal`` forces minimal mode; otherwise
+    tables above ``constants.EDA_SAMPLE_ABOVE_ROWS`` are sampled to ``constants.EDA_SAMPLE_ROWS`` and
+    tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` get minimal mode.
+    """
+    if sample is None and rows > constants.EDA_SAMPLE_ABOVE_ROWS:
+        sample = constants.EDA_SAMPLE_ROWS
+    profiled = rows if sample is None else min(rows, sample)
+    minimal = minimal or rows > constants.EDA_MINIMAL_ABOVE_ROWS
+    return ProfilePlan(name=name, rows=rows, profiled_rows=profiled, minimal=minimal, seed=seed)
+
+
+def prepare(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """A reproducible sample of ``rows`` rows (original order kept), dates parsed as datetimes."""
+    if rows < len(frame):
+        frame = frame.sample(n=rows, random_state=seed).sort_index()
+    frame = frame.reset_index(drop=True)
+    for column in DATE_COLUMNS:
+        if column in frame.columns and not pd.api.types.is_datetime64_any_dtype(frame[column]):
+            frame[column] = pd.to_datetime(frame[column], errors="coerce")
+    return frame
+
+
+def make_profile(frame: pd.DataFrame, title: str, *, minimal: bool, quiet: bool):
+    """A lazy ``ProfileReport`` with settings that stay fast on wide, high-cardinality tables."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from ydata_profiling import ProfileReport
+
+    settings = {
+        "title": title,
+        "minimal": minimal,
+        "progress_bar": not quiet,
+        "pool_size": constants.EDA_POOL_SIZE,
+        "interactions": {"continuous": False},  # one scatter plot per pair of numeric columns: too slow
+        "vars": {"cat": {"characters": False, "words": False}},  # id columns would dominate the run time
+        "samples": {"head": 5, "tail": 5},
+    }
+    if not minimal:
+        settings["missing_diagrams"] = {"bar": True, "matrix": False, "heatmap": True}
+    return ProfileReport(frame, **settings)
+
+
+def write_report(profile, path: str) -> str:
+    """Render ``profile`` to HTML and write it atomically."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return storage.write_text(profile.to_html(), path)
+
+
+def load_table(data_dir: str, name: str) -> pd.DataFrame | None:
+    """Dataset ``name`` from ``data_dir`` through DataLoader, or None when it is absent."""
+    try:
+        return datasets.load_dataset(data_dir, name)
+    except UserError:
+        return None
+
+
+def available_datasets(data_dir: str) -> list[str]:
+    """The logical tables that exist in ``data_dir``, in pipeline order."""
+    names = []
+    for name in constants.TABLES:
+        try:
+            if name == datasets.DEMOGRAPHICS:
+                if datasets.demographics_states(data_dir):
+                    names.append(name)
+            else:
+                datasets.find_dataset(data_dir, name)
+                names.append(name)
+        except UserError:
+            continue
+    return names
+
+
+def profile_dataset(
+    data_dir: str, name: str, report_dir: str, *, seed: int, minimal: bool, sample: int | None, quiet: bool
+) -> list[dict]:
+    """Profile one dataset, and compare it with its seed sample when there is one; return index rows."""
+    started = time.perf_counter()
+    frame = datasets.load_dataset(data_dir, name)
+    plan = plan_profile(name, len(frame), seed=seed, minimal=minimal, sample=sample)
+    log.info("%s: %s", name, plan.mode)
+    synthetic = make_profile(
+        prepare(frame, plan.profiled_rows, seed), f"{name}: {plan.mode}", minimal=plan.minimal, quiet=quiet
+    )
+    path = write_report(synthetic, storage.join(report_dir, f"{name}.html"))
+    rows = [_row(name, "profile", plan, path, started)]
+
+    seed_frame = load_table(datasets.seed_dir(data_dir), name)
+    if seed_frame is None:
+        log.info("%s: no seed sample in %s, no comparison", name, datasets.seed_dir(data_dir))
+        return rows
+    started = time.perf_counter()
+    seed_plan = plan_profile(
+        name, len(seed_frame), seed=seed, minimal=plan.minimal, sample=plan.profiled_rows
+    )
+    log.info("%s: comparing with its seed sample (%s)", name, seed_plan.mode)
+    seed_profile = make_profile(
+        prepare(seed_frame, seed_plan.profiled_rows, seed), "seed", minimal=plan.minimal, quiet=quiet
+    )
+    synthetic.config.title = "synthetic"  # the comparison labels each side by its report title
+    comparison = seed_profile.compare(synthetic)
+    comparison.config.title = f"{name}: seed ({seed_plan.mode}) vs synthetic ({plan.mode})"
+    comparison.get_description().analysis.title = comparison.config.title
+    path = write_report(comparison, storage.join(report_dir, f"{name}_seed_vs_synthetic.html"))
+    rows.append(_row(name, "seed vs synthetic", plan, path, started, seed_rows=seed_plan.profiled_rows))
+    return rows
+
+
+def _row(name: str, kind: str, plan: ProfilePlan, path: str, started: float, **extra) -> dict:
+    return {
+        "dataset": name,
+        "report": kind,
+        "rows": plan.rows,
+        "profiled_rows": plan.profiled_rows,
+        "minimal": plan.minimal,
+        "mode": plan.mode,
+        **extra,
+        "path": path,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def index_html(summary: pd.DataFrame) -> str:
+    """A small HTML page linking every report, with the mode each was made in."""
+    lines = []
+    for row in summary.itertuples(index=False):
+        link = html.escape(os.path.basename(row.path))
+        lines.append(
+            f"<tr><td>{html.escape(row.dataset)}</td><td><a href='{link}'>{html.escape(row.report)}</a></td>"
+            f"<td>{row.rows:,}</td><td>{html.escape(row.mode)}</td></tr>"
+        )
+    return (
+        "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>EDA reports</title>\n"
+        "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}</style>"
+        "</head><body>\n<h1>EDA reports</h1>\n<table>\n"
+        "<tr><th>dataset</th><th>report</th><th>rows</th><th>mode</th></tr>\n"
+        + "\n".join(lines)
+        + "\n</table>\n</body></html>\n"
+    )
+
+
+def eda_reports(
+    data_dir: str | os.PathLike = constants.DATA_DIR,
+    datasets_: Sequence[str] | None = None,
+    report_dir: str | os.PathLike = constants.EDA_REPORTS_DIR,
+    *,
+    seed: int = constants.DEFAULT_SEED,
+    minimal: bool = False,
+    sample: int | None = None,
+    quiet: bool = False,
+) -> pd.DataFrame:
+    """Write a profile per dataset (and seed comparisons) plus ``index.html``; return one row per report.
+
+    The returned frame has ``dataset``, ``report`` (``profile`` or ``seed vs synthetic``), ``rows``,
+    ``profiled_rows``, ``minimal``, ``mode``, ``seed_rows``, ``path`` and ``seconds``.
+    """
+    data_dir, report_dir = str(data_dir), str(report_dir)
+    if not os.path.isdir(data_dir):
+        raise UserError(f"data folder {data_dir} does not exist")
+    if sample is not None and sample <= 0:
+        raise UserError(f"--sample must be a positive integer, got {sample}")
+    names = list(datasets_) if datasets_ else available_datasets(data_dir)
+    unknown = [name for name in names if name not in constants.TABLES]
+    if unknown:
+        raise UserError(f"unknown dataset(s) {', '.join(unknown)}: choose from {', '.join(constants.TABLES)}")
+    if not names:
+        raise UserError(f"no datasets in {data_dir}: run build_dataset.py first")
+    storage.ensure_dir(report_dir)
+    rows: list[dict] = []
+    for name in names:
+        rows += profile_dataset(
+            data_dir, name, report_dir, seed=seed, minimal=minimal, sample=sample, quiet=quiet
+        )
+    summary = pd.DataFrame(rows)
+    index = storage.write_text(index_html(summary), storage.join(report_dir, "index.html"))
+    log.info("wrote %d reports, index at %s", len(summary), index)
+    return summary
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = base_parser("ydata-profiling HTML reports for each dataset and seed-vs-synthetic comparisons.")
+    parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets")
+    parser.add_argument(
+        "--datasets", default=None, help=f"comma-separated subset of {','.join(constants.TABLES)}"
+    )
+    parser.add_argument("--minimal", action="store_true", help="minimal mode for every table")
+    parser.add_argument("--sample", type=int, default=None, help="profile at most N rows per table")
+    parser.add_argument("--report-dir", default=str(constants.EDA_REPORTS_DIR), help="where reports go")
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    summary = eda_reports(
+        args.data_dir,
+        split_list(args.datasets) if args.datasets else None,
+        args.report_dir,
+        seed=args.seed,
+        minimal=args.minimal,
+        sample=args.sample,
+        quiet=args.quiet,
+    )
+    if not args.quiet:
+        print(summary.drop(columns=["path"]).to_string(index=False))
+    return 0
+
 
 if __name__ == "__main__":
-    not_yet_available("eda.py", "issue #5")
+    run_main(main)
