@@ -143,3 +143,102 @@ def load_synthesizer(path: str | os.PathLike):
         raise UserError(f"no saved synthesizer at {path}")
     with open(path, "rb") as stream:
         return cloudpickle.load(stream)
+
+
+class ConditionalSynthesizer:
+    """One synthesizer per class of a column: ``P(rest | class)`` fitted per class, ``P(class)`` kept.
+
+    Samples through the same ``reset_sampling`` / ``_set_random_state`` / ``sample`` calls as an SDV
+    synthesizer, so :func:`sample_synthesizer` and :func:`save_synthesizer` work on it unchanged.
+    Classes too small to fit on their own share one pooled synthesizer that keeps the column.
+    """
+
+    def __init__(
+        self, column: str, columns: list, parts: dict, shares: dict, pooled=None, pooled_share: float = 0.0
+    ):
+        self.column, self.columns, self.parts, self.shares = column, columns, parts, shares
+        self.pooled, self.pooled_share = pooled, pooled_share
+        self._seed = 0
+
+    def reset_sampling(self) -> None:
+        """Forget earlier draws (as SDV's ``reset_sampling``)."""
+        self._seed = 0
+
+    def _set_random_state(self, seed: int) -> None:
+        self._seed = seed
+
+    def _counts(self, num_rows: int) -> dict:
+        """Rows per part by largest remainder, so counts always add up to ``num_rows``."""
+        shares = {**self.shares, **({None: self.pooled_share} if self.pooled is not None else {})}
+        exact = {key: share * num_rows for key, share in shares.items()}
+        counts = {key: int(value) for key, value in exact.items()}
+        by_remainder = sorted(exact, key=lambda key: (counts[key] - exact[key], str(key)))
+        for key in by_remainder[: num_rows - sum(counts.values())]:
+            counts[key] += 1
+        return counts
+
+    def sample(self, num_rows: int, batch_size: int | None = None) -> pd.DataFrame:
+        """``num_rows`` rows, classes in their fitted shares, rows shuffled reproducibly."""
+        frames = []
+        for index, (key, count) in enumerate(self._counts(num_rows).items()):
+            if count == 0:
+                continue
+            part = self.pooled if key is None else self.parts[key]
+            rows = sample_synthesizer(
+                part, count, seed=self._seed + 7919 * (index + 1), batch_size=batch_size
+            )
+            if key is not None:
+                rows[self.column] = key
+            frames.append(rows)
+        frame = pd.concat(frames, ignore_index=True)[self.columns]
+        order = np.random.default_rng(self._seed).permutation(len(frame))
+        return frame.iloc[order].reset_index(drop=True)
+
+
+def fit_conditional_synthesizer(
+    frame: pd.DataFrame,
+    kind: str,
+    column: str,
+    *,
+    seed: int,
+    metadata,
+    table_name: str = "table",
+    min_rows: int = 30,
+    epochs: int | None = None,
+    **options: Any,
+) -> ConditionalSynthesizer:
+    """Fit one synthesizer of ``kind`` per class of ``column`` (classes under ``min_rows`` pooled).
+
+    A Gaussian copula ties a class to the other columns by one linear correlation of a jittered
+    latent, which blurs class-conditional shapes; fitting per class keeps them (a mixture of copulas).
+    ``metadata`` is the table's SDV metadata; the per-class fits use it without ``column``.
+    """
+    from sdv.metadata import Metadata
+
+    if frame.empty:
+        raise UserError(f"cannot fit a synthesizer on an empty {table_name} table")
+    counts = frame[column].value_counts()
+    big = [value for value, count in counts.items() if count >= min_rows]
+    without = metadata.to_dict()
+    del without["tables"][table_name]["columns"][column]
+    parts = {}
+    for index, value in enumerate(big):
+        rows = frame[frame[column] == value].drop(columns=column)
+        log.info("class %s=%s", column, value)
+        parts[value] = fit_synthesizer(
+            rows,
+            kind,
+            seed=seed + index,
+            table_name=table_name,
+            epochs=epochs,
+            metadata=Metadata.load_from_dict(without),
+            **options,
+        )
+    rest = frame[~frame[column].isin(big)]
+    pooled = None
+    if len(rest):
+        pooled = fit_synthesizer(
+            rest, kind, seed=seed, table_name=table_name, metadata=metadata, epochs=epochs, **options
+        )
+    shares = {value: counts[value] / len(frame) for value in big}
+    return ConditionalSynthesizer(column, list(frame.columns), parts, shares, pooled, len(rest) / len(frame))
