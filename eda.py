@@ -14,7 +14,9 @@ network: ydata-profiling's usage analytics are switched off and its assets are i
 
 from __future__ import annotations
 
+import contextlib
 import html
+import io
 import logging
 import os
 import time
@@ -54,7 +56,7 @@ class ProfilePlan:
     def mode(self) -> str:
         """A short phrase for titles and the index, e.g. ``minimal, sample of 50,000 of 1,000,000 rows``."""
         scope = (
-            f"sample of {self.profiled_rows:,} of {self.rows:,} rows (seed {self.seed})"
+            f"sample of {self.profiled_rows:,} of {self.rows:,} rows, seed {self.seed}"
             if self.sampled
             else f"all {self.rows:,} rows"
         )
@@ -108,10 +110,12 @@ def make_profile(frame: pd.DataFrame, title: str, *, minimal: bool, quiet: bool)
     return ProfileReport(frame, **settings)
 
 
-def write_report(profile, path: str) -> str:
-    """Render ``profile`` to HTML and write it atomically."""
-    with warnings.catch_warnings():
+def write_report(profile, path: str, *, quiet: bool) -> str:
+    """Compute and render ``profile`` to HTML, write it atomically (``quiet``: no progress bars)."""
+    with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         warnings.simplefilter("ignore")
+        if quiet:  # ydata-profiling shows one progress bar even with progress_bar=False
+            stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
         return storage.write_text(profile.to_html(), path)
 
 
@@ -150,7 +154,7 @@ def profile_dataset(
     synthetic = make_profile(
         prepare(frame, plan.profiled_rows, seed), f"{name}: {plan.mode}", minimal=plan.minimal, quiet=quiet
     )
-    path = write_report(synthetic, storage.join(report_dir, f"{name}.html"))
+    path = write_report(synthetic, storage.join(report_dir, f"{name}.html"), quiet=quiet)
     rows = [_row(name, "profile", plan, path, started)]
 
     seed_frame = load_table(datasets.seed_dir(data_dir), name)
@@ -167,21 +171,24 @@ def profile_dataset(
     )
     synthetic.config.title = "synthetic"  # the comparison labels each side by its report title
     comparison = seed_profile.compare(synthetic)
-    comparison.config.title = f"{name}: seed ({seed_plan.mode}) vs synthetic ({plan.mode})"
+    mode = f"seed: {seed_plan.mode}; synthetic: {plan.mode}"
+    comparison.config.title = f"{name}: seed vs synthetic ({mode})"
     comparison.get_description().analysis.title = comparison.config.title
-    path = write_report(comparison, storage.join(report_dir, f"{name}_seed_vs_synthetic.html"))
-    rows.append(_row(name, "seed vs synthetic", plan, path, started, seed_rows=seed_plan.profiled_rows))
+    path = write_report(comparison, storage.join(report_dir, f"{name}_seed_vs_synthetic.html"), quiet=quiet)
+    rows.append(_row(name, "seed vs synthetic", plan, path, started, mode=mode, seed_rows=len(seed_frame)))
     return rows
 
 
-def _row(name: str, kind: str, plan: ProfilePlan, path: str, started: float, **extra) -> dict:
+def _row(
+    name: str, kind: str, plan: ProfilePlan, path: str, started: float, mode: str | None = None, **extra
+) -> dict:
     return {
         "dataset": name,
         "report": kind,
         "rows": plan.rows,
         "profiled_rows": plan.profiled_rows,
         "minimal": plan.minimal,
-        "mode": plan.mode,
+        "mode": mode or plan.mode,
         **extra,
         "path": path,
         "seconds": round(time.perf_counter() - started, 2),

@@ -119,9 +119,10 @@ def reweighing_weights(labels: pd.Series, groups: pd.Series) -> pd.Series:
     for group in sorted(groups.unique()):
         member = groups == group
         dataset = binary_dataset(labels, member)
-        transformed = Reweighing(
-            unprivileged_groups=UNPRIVILEGED, privileged_groups=PRIVILEGED
-        ).fit_transform(dataset)
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty cells: weights never used
+            transformed = Reweighing(
+                unprivileged_groups=UNPRIVILEGED, privileged_groups=PRIVILEGED
+            ).fit_transform(dataset)
         weights[member.to_numpy()] = transformed.instance_weights[member.to_numpy()]
     return weights
 
