@@ -21,7 +21,7 @@ import logging
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -110,12 +110,19 @@ def make_profile(frame: pd.DataFrame, title: str, *, minimal: bool, quiet: bool)
     return ProfileReport(frame, **settings)
 
 
-def write_report(profile, path: str, *, quiet: bool) -> str:
-    """Compute and render ``profile`` to HTML, write it atomically (``quiet``: no progress bars)."""
+@contextlib.contextmanager
+def profiling(quiet: bool) -> Iterator[None]:
+    """Silence ydata-profiling's warnings and, when ``quiet``, the progress bar it shows regardless."""
     with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         warnings.simplefilter("ignore")
-        if quiet:  # ydata-profiling shows one progress bar even with progress_bar=False
+        if quiet:
             stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+        yield
+
+
+def write_report(profile, path: str, *, quiet: bool) -> str:
+    """Compute and render ``profile`` to HTML and write it atomically."""
+    with profiling(quiet):
         return storage.write_text(profile.to_html(), path)
 
 
@@ -170,7 +177,8 @@ def profile_dataset(
         prepare(seed_frame, seed_plan.profiled_rows, seed), "seed", minimal=plan.minimal, quiet=quiet
     )
     synthetic.config.title = "synthetic"  # the comparison labels each side by its report title
-    comparison = seed_profile.compare(synthetic)
+    with profiling(quiet):
+        comparison = seed_profile.compare(synthetic)
     mode = f"seed: {seed_plan.mode}; synthetic: {plan.mode}"
     comparison.config.title = f"{name}: seed vs synthetic ({mode})"
     comparison.get_description().analysis.title = comparison.config.title

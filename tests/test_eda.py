@@ -1,0 +1,177 @@
+"""eda.py: ydata-profiling reports, seed comparisons, sampling/minimal plans, index, offline, browser."""
+
+from __future__ import annotations
+
+import re
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import constants
+import eda
+from utils import browser, storage
+
+SMALL_THRESHOLDS = {"EDA_SAMPLE_ABOVE_ROWS": 2_000, "EDA_SAMPLE_ROWS": 1_000, "EDA_MINIMAL_ABOVE_ROWS": 2_500}
+
+
+def demographics(n: int, seed: int, state: str) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    age = rng.integers(18, 90, n)
+    return pd.DataFrame(
+        {
+            "customer_id": [f"{state}-{i:07d}" for i in range(n)],
+            "state": state,
+            "age": age,
+            "age_group": pd.cut(age, [17, 24, 34, 44, 54, 64, 74, 200], labels=False).astype(str),
+            "gender": rng.choice(["male", "female"], n),
+            "household_income": rng.lognormal(11, 0.6, n).round(),
+            "urban_rural": rng.choice(["urban", "rural"], n),
+        }
+    )
+
+
+def engagements(n: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 3e7, n), unit="s")
+    return pd.DataFrame(
+        {
+            "engagement_id": [f"E{i:08d}" for i in range(n)],
+            "customer_id": [f"NY-{i:07d}" for i in rng.integers(0, 400, n)],
+            "campaign_id": [f"C{i:03d}" for i in rng.integers(0, 12, n)],
+            "timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"),
+            "event_type": rng.choice(["impression", "click", "conversion"], n, p=[0.8, 0.15, 0.05]),
+            "device": rng.choice(["mobile", "desktop", "tablet"], n),
+        }
+    )
+
+
+def write_folder(folder: Path, scale: int, seed: int) -> None:
+    for state in ("NY", "CA"):
+        storage.write_table(demographics(scale // 8, seed, state), folder / f"{state}_demographics.csv")
+    storage.write_table(engagements(scale, seed), folder / "engagements.csv")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("eda_data")
+    write_folder(folder, 3_200, seed=1)
+    write_folder(folder / "seed", 1_600, seed=2)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def eda_run(data_dir, tmp_path_factory):
+    """eda_reports on the small folder, thresholds lowered so engagements count as a large table."""
+    connections: list = []
+
+    def refuse(self, address, *args):
+        connections.append(address)
+        raise OSError("network disabled in tests")
+
+    report_dir = tmp_path_factory.mktemp("eda_reports")
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in SMALL_THRESHOLDS.items():
+            patch.setattr(constants, name, value)
+        patch.setattr(socket.socket, "connect", refuse)
+        summary = eda.eda_reports(data_dir, report_dir=report_dir, quiet=True)
+    return summary, report_dir, connections
+
+
+def test_reports_for_every_dataset_and_seed_comparison(eda_run):
+    summary, report_dir, _ = eda_run
+    assert list(zip(summary["dataset"], summary["report"], strict=True)) == [
+        ("demographics", "profile"),
+        ("demographics", "seed vs synthetic"),
+        ("engagements", "profile"),
+        ("engagements", "seed vs synthetic"),
+    ]
+    for path in summary["path"]:
+        text = Path(path).read_text()
+        assert len(text) > 50_000 and text.lower().startswith("<!doctype html>")
+    demographics_html = (report_dir / "demographics.html").read_text()
+    for section in ("Overview", "Variables", "Correlations", "Missing values", "household_income"):
+        assert section in demographics_html
+    comparison = (report_dir / "demographics_seed_vs_synthetic.html").read_text()
+    assert "seed vs synthetic" in comparison and ">seed<" in comparison and ">synthetic<" in comparison
+
+
+def test_large_table_is_sampled_in_minimal_mode_and_says_so(eda_run):
+    summary, report_dir, _ = eda_run
+    rows = summary.set_index(["dataset", "report"])
+    small, large = rows.loc[("demographics", "profile")], rows.loc[("engagements", "profile")]
+    assert not small["minimal"] and small["profiled_rows"] == small["rows"] == 800
+    assert large["minimal"] and large["rows"] == 3_200 and large["profiled_rows"] == 1_000
+    title = re.search(r"<title>(.*?)</title>", (report_dir / "engagements.html").read_text()).group(1)
+    assert "minimal profile" in title and "sample of 1,000 of 3,200 rows" in title
+    title = re.search(r"<title>(.*?)</title>", (report_dir / "demographics.html").read_text()).group(1)
+    assert "full profile, all 800 rows" in title
+
+
+def test_index_links_every_report(eda_run):
+    summary, report_dir, _ = eda_run
+    index = (report_dir / "index.html").read_text()
+    links = re.findall(r"href='([^']+)'", index)
+    assert sorted(links) == sorted(Path(p).name for p in summary["path"])
+    assert all((report_dir / link).exists() for link in links)
+
+
+def test_profiling_never_touches_the_network(eda_run):
+    _, report_dir, connections = eda_run
+    assert connections == []
+    assert not re.search(
+        r"<(script|link)[^>]+(src|href)=['\"]https?://", (report_dir / "engagements.html").read_text()
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 2_000_000), st.one_of(st.none(), st.integers(1, 100_000)), st.booleans())
+def test_plan_profile(rows, sample, minimal):
+    plan = eda.plan_profile("t", rows, seed=7, minimal=minimal, sample=sample)
+    expected = sample if sample is not None else (
+        constants.EDA_SAMPLE_ROWS if rows > constants.EDA_SAMPLE_ABOVE_ROWS else rows
+    )  # fmt: skip
+    assert plan.profiled_rows == min(rows, expected)
+    assert plan.minimal == (minimal or rows > constants.EDA_MINIMAL_ABOVE_ROWS)
+    assert ("sample of" in plan.mode) == (plan.profiled_rows < rows)
+    assert ("minimal" in plan.mode) == plan.minimal
+
+
+def test_sample_is_reproducible_and_parses_dates():
+    frame = engagements(500, seed=3)
+    first, second, other = (eda.prepare(frame, 100, seed) for seed in (5, 5, 6))
+    pd.testing.assert_frame_equal(first, second)
+    assert not first["engagement_id"].equals(other["engagement_id"])
+    assert pd.api.types.is_datetime64_any_dtype(first["timestamp"]) and len(first) == 100
+
+
+def _run(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "eda.py", *args], capture_output=True, text=True, check=False)
+
+
+def test_cli_errors_are_one_line_exit_2(tmp_path, data_dir):
+    result = _run("--data-dir", str(tmp_path / "missing"), "--quiet")
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert result.stderr.strip().count("\n") == 0
+    result = _run("--data-dir", str(data_dir), "--datasets", "sales", "--quiet")
+    assert result.returncode == 2 and "unknown dataset" in result.stderr
+    result = _run("--data-dir", str(data_dir), "--sample", "0", "--quiet")
+    assert result.returncode == 2 and "--sample" in result.stderr
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not browser.chromium_available(), reason=f"{browser.CHROMIUM} is not installed")
+def test_reports_open_in_headless_chromium(eda_run, tmp_path):
+    summary, report_dir, _ = eda_run
+    pages = [report_dir / "index.html", *(Path(p) for p in summary["path"])]
+    for page in pages:
+        result = browser.open_page(page, tmp_path / f"{page.stem}.png")
+        assert result.returncode == 0, page.name
+        assert result.screenshot_bytes > 5_000, page.name
+        assert result.errors == [], (page.name, result.errors)
