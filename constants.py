@@ -78,3 +78,18 @@ ATTRIBUTION_WINDOW_DAYS = 7  # an attributed purchase follows its conversion wit
 # exposed members convert with probability scaled by (1 - s). None / 0.0 = no injected bias.
 BIAS_GROUP: dict[str, str] | None = None
 BIAS_STRENGTH = 0.0
+
+# --- Synthesize (synthesize.py, feedback360.py) --------------------------------------------------
+SYNTH_HOLDOUT = 0.2  # share of real rows held out: utility is tested and privacy compared on them
+SYNTH_MIN_CLASS_ROWS = 30  # target classes with fewer training rows share one pooled synthesizer
+# The verdict's bars: a copy passes when every figure is on the right side of its bar.
+SYNTH_BARS = {
+    "quality_score": 0.75,  # SDMetrics QualityReport overall score, at least
+    "f1_ratio": 0.85,  # train-on-synthetic F1 / train-on-real F1, at least
+    "share_closer_to_training": 0.60,  # DCR share (ideal 0.5), at most
+    "membership_advantage": 0.20,  # 2*|AUC-0.5| of the distance attack, at most
+}
+FEEDBACK360_SCALES = DATA_DIR / "feedback360_scales.csv"
+FEEDBACK360_LEADERS = 300
+CHAIN_FIT_ROWS = 20_000  # at most this many seed rows are fitted on (engagement pairs, transactions)
+CHAIN_POOL_ROWS = 200_000  # at most this many synthetic rows are sampled; real rows reuse them by stratum

@@ -1,6 +1,275 @@
-"""synthesize.py: not yet available (issue #7)."""
+"""A private synthetic copy of a sensitive table, with a fidelity / utility / privacy report.
 
-from utils.cli import not_yet_available
+    python synthesize.py --input data/feedback360_wide.csv --target high_potential \\
+        --synthesizer gaussian_copula --rows 2000 --seed 7 --output data/feedback360_synthetic.csv
+
+The table is prepared once (utils.prepare: types, ids, dates, ordinal scales, editable metadata),
+a share is held out, the synthesizer is fitted on the rest (with a target, the Gaussian copula is
+fitted per target class: see docs/synthesize.md), the copy is sampled and written with its metadata
+and its report (JSON + self-contained HTML) beside it. ``--input public:fair_affairs`` reads a real
+public table shipped with statsmodels.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+import constants
+from utils import fidelity, privacy, storage, synth, synth_report
+from utils.cli import UserError, base_parser, check_positive, check_synthesizer, run_main, setup_logging
+from utils.prepare import PreparedTable, prepare_table, restore_table
+from utils.public_tables import load_public
+from utils.utility import tstr_utility
+
+log = logging.getLogger("synthesize")
+
+
+def load_input(path: str) -> pd.DataFrame:
+    """The input table: ``public:NAME`` or a CSV / Parquet path or URL."""
+    if path.startswith("public:"):
+        return load_public(path.split(":", 1)[1])
+    try:
+        return storage.read_table(path)
+    except pd.errors.EmptyDataError:
+        raise UserError(f"{path} is empty: nothing to synthesize") from None
+
+
+def split_holdout(
+    frame: pd.DataFrame, share: float, seed: int, target: str | None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Training and holdout rows, stratified by ``target`` where every class has two rows or more."""
+    from sklearn.model_selection import train_test_split
+
+    strata = None
+    if target is not None and frame[target].value_counts().min() >= 2:
+        strata = frame[target].astype(str)
+    training, holdout = train_test_split(frame, test_size=share, random_state=seed % 2**32, stratify=strata)
+    return training.sort_index(), holdout.sort_index()
+
+
+def fit_model(
+    prepared: PreparedTable, training: pd.DataFrame, kind: str, *, seed, target, epochs, conditional
+):
+    """Fit ``kind`` on the prepared training rows; per target class for the copula when ``conditional``."""
+    if conditional and target is not None:
+        return synth.fit_conditional_synthesizer(
+            training,
+            kind,
+            target,
+            seed=seed,
+            metadata=prepared.metadata,
+            table_name=prepared.table_name,
+            min_rows=constants.SYNTH_MIN_CLASS_ROWS,
+            epochs=epochs,
+        )
+    return synth.fit_synthesizer(
+        training, kind, seed=seed, table_name=prepared.table_name, metadata=prepared.metadata, epochs=epochs
+    )
+
+
+def evaluate(
+    prepared: PreparedTable,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    target: str | None,
+    seed: int,
+) -> tuple[dict, dict]:
+    """Fidelity, utility and privacy figures of ``synthetic`` (prepared shape); and the raw DCR arrays."""
+    log.info("fidelity: SDMetrics quality report, KS/TVD, correlations")
+    quality = fidelity.quality_report(training, synthetic, prepared.sdmetrics_metadata)
+    distances = fidelity.column_distances(
+        training, synthetic, constants.VALIDATION_THRESHOLDS["distribution_tolerance"]
+    )
+    correlations = fidelity.correlation_difference(training, synthetic)
+    tolerance = constants.VALIDATION_THRESHOLDS["correlation_tolerance"]
+    report = {
+        "fidelity": {
+            "quality": quality,
+            "column_distances": distances.to_dict("records"),
+            "columns_within_tolerance": round(float(distances["passed"].mean()), 4)
+            if len(distances)
+            else None,
+            "correlation_difference": {
+                "pairs": len(correlations),
+                "mean": round(float(correlations["difference"].mean()), 4) if len(correlations) else 0.0,
+                "max": round(float(correlations["difference"].max()), 4) if len(correlations) else 0.0,
+                "within_tolerance": round(float((correlations["difference"] <= tolerance).mean()), 4)
+                if len(correlations)
+                else None,
+                "worst": correlations.nlargest(10, "difference").to_dict("records"),
+            },
+        }
+    }
+    if target is not None:
+        log.info("utility: train on synthetic, test on the real holdout (target %s)", target)
+        report["utility"] = tstr_utility(training, holdout, synthetic, target, seed=seed)
+    log.info("privacy: distance to closest record, exact copies, membership inference")
+    dcr = privacy.dcr_privacy(training, holdout, synthetic, seed=seed)
+    arrays = {"training": dcr.pop("dcr_training"), "holdout": dcr.pop("dcr_holdout")}
+    report["privacy"] = dcr
+    return report, arrays
+
+
+def synthesize(
+    frame: pd.DataFrame,
+    *,
+    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
+    rows: int | None = None,
+    seed: int = constants.DEFAULT_SEED,
+    holdout: float = constants.SYNTH_HOLDOUT,
+    metadata: dict | None = None,
+    target: str | None = None,
+    epochs: int | None = None,
+    conditional: bool = True,
+    input_name: str = "table",
+) -> tuple[pd.DataFrame, dict, dict]:
+    """Synthesize ``frame``: the copy (input's shape), the report, and the (editable) metadata dict.
+
+    The report also carries ``_dcr`` (raw distance arrays for the charts); :func:`main` removes it.
+    """
+    check_synthesizer(synthesizer)
+    if not 0 < holdout < 1:
+        raise UserError(f"--holdout must be between 0 and 1, got {holdout}")
+    prepared = prepare_table(frame, metadata=metadata, target=target)
+    training, held_out = split_holdout(prepared.frame, holdout, seed, target)
+    rows = rows or len(training)
+    check_positive(rows, "--rows")
+    conditional = conditional and target is not None and synthesizer == "gaussian_copula"
+    started = time.perf_counter()
+    model = fit_model(
+        prepared, training, synthesizer, seed=seed, target=target, epochs=epochs, conditional=conditional
+    )
+    sampled = synth.sample_synthesizer(model, rows, seed=seed)
+    log.info("fitted and sampled %s rows in %.1f s", f"{rows:,}", time.perf_counter() - started)
+    report, arrays = evaluate(prepared, training, held_out, sampled, target=target, seed=seed)
+    report = {
+        "input": input_name,
+        "synthesizer": synthesizer,
+        "conditioned_on_target": conditional,
+        "seed": seed,
+        "epochs": epochs,
+        "target": target,
+        "rows": {"input": len(frame), "training": len(training), "holdout": len(held_out), "synthetic": rows},
+        "preparation": {
+            "columns": {
+                c: s["sdtype"]
+                for c, s in prepared.metadata.to_dict()["tables"][prepared.table_name]["columns"].items()
+            },
+            "regenerated_ids": sorted(prepared.regenerated_ids),
+            "dropped": prepared.dropped,
+            "dates": prepared.date_formats,
+            "ordinal_orders": {c: [str(v) for v in o] for c, o in prepared.ordinal_orders.items()},
+        },
+        **report,
+    }
+    report["verdict"] = synth_report.verdict(report)
+    report["_dcr"] = arrays
+    return restore_table(prepared, sampled), report, prepared.full_metadata
+
+
+def sibling(path: str, suffix: str) -> str:
+    """``data/copy.csv`` -> ``data/copy{suffix}`` (local path or URL)."""
+    text = str(path)
+    stem = (
+        PurePosixPath(text).stem if storage.is_remote(text) else os.path.splitext(os.path.basename(text))[0]
+    )
+    folder = text.rsplit("/", 1)[0] if "/" in text else "."
+    return storage.join(folder, f"{stem}{suffix}")
+
+
+def read_metadata(path: str) -> dict | None:
+    """An SDV metadata JSON to use instead of detection, or None when ``path`` does not exist yet."""
+    if storage.is_remote(path) or not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (OSError, json.JSONDecodeError) as error:
+        raise UserError(f"cannot read metadata {path}: {error}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = base_parser(__doc__.split("\n")[0], synthesizer=True)
+    parser.add_argument(
+        "--input", required=True, help="CSV/Parquet path or az:// URL, or public:fair_affairs"
+    )
+    parser.add_argument("--output", required=True, help="CSV/Parquet path or az:// URL of the synthetic copy")
+    parser.add_argument(
+        "--rows", type=int, default=None, help="synthetic rows (default: as many as training)"
+    )
+    parser.add_argument(
+        "--holdout", type=float, default=constants.SYNTH_HOLDOUT, help="share of rows held out"
+    )
+    parser.add_argument(
+        "--target", default=None, help="column to test utility on (and condition the copula on)"
+    )
+    parser.add_argument(
+        "--metadata",
+        default=None,
+        help="SDV metadata JSON: used if it exists, else the detected one is saved there",
+    )
+    parser.add_argument("--report-dir", default=None, help="folder of the report (default: beside --output)")
+    parser.add_argument(
+        "--no-conditioning",
+        action="store_true",
+        help="fit the copula on the whole table, not per target class",
+    )
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    for noisy in ("sdv", "SingleTableSynthesizer", "copulas", "rdt", "ctgan"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    check_synthesizer(args.synthesizer)
+    storage.table_format(args.output)
+    if args.rows is not None:
+        check_positive(args.rows, "--rows")
+    metadata_path = args.metadata or sibling(args.output, ".metadata.json")
+    frame = load_input(args.input)
+    log.info("read %s rows × %s columns from %s", f"{len(frame):,}", frame.shape[1], args.input)
+    synthetic, report, metadata = synthesize(
+        frame,
+        synthesizer=args.synthesizer,
+        rows=args.rows,
+        seed=args.seed,
+        holdout=args.holdout,
+        metadata=read_metadata(metadata_path) if args.metadata else None,
+        target=args.target,
+        epochs=args.epochs,
+        conditional=not args.no_conditioning,
+        input_name=args.input,
+    )
+    arrays = report.pop("_dcr")
+    images = synth_report.charts(report, arrays["training"], arrays["holdout"])
+    report_base = (
+        storage.join(storage.ensure_dir(args.report_dir), PurePosixPath(str(args.output)).stem)
+        if args.report_dir
+        else sibling(args.output, "")
+    )
+    storage.write_table(synthetic, args.output)
+    storage.write_text(json.dumps(metadata, indent=2, default=str) + "\n", metadata_path)
+    storage.write_text(
+        json.dumps(report, indent=2, default=_json_default) + "\n", f"{report_base}.report.json"
+    )
+    storage.write_text(synth_report.render_html(report, images), f"{report_base}.report.html")
+    log.info("wrote %s and %s.report.{json,html}", args.output, report_base)
+    log.info("verdict: %s", report["verdict"]["text"])
+    return 0
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    return str(value)
+
 
 if __name__ == "__main__":
-    not_yet_available("synthesize.py", "issue #7")
+    run_main(main)

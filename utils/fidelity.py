@@ -124,11 +124,11 @@ def quality_report(real: pd.DataFrame, synthetic: pd.DataFrame, metadata: dict) 
 
     ``metadata`` is SDMetrics' single-table dict (``{"columns": {name: {"sdtype": ...}}}``).
     """
-    from sdmetrics.reports.single_table import QualityReport
-
-    report = QualityReport()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        from sdmetrics.reports.single_table import QualityReport
+
+        report = QualityReport()
         report.generate(real, synthetic, metadata, verbose=False)
     properties = report.get_properties().set_index("Property")["Score"]
     shapes = report.get_details("Column Shapes")

@@ -1,0 +1,168 @@
+"""Prepare a sensitive table once for any synthesizer: types, ids, dates, ordinal scales, metadata.
+
+:func:`prepare_table` checks the table (empty, single-valued columns, only ids, missing target all
+raise :class:`UserError`), parses text dates, detects SDV metadata (or takes an edited one), puts
+ordinal (Likert) scales in their natural order, and drops id columns from what is fitted: a unique
+key is regenerated in the copy, any other id is left out. :func:`restore_table` turns sampled rows
+back into the input's shape. The same :class:`PreparedTable` feeds GaussianCopula, CTGAN and TVAE.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from utils.cli import UserError
+
+# Text scales recognised as ordinal, lowest first (matched case-insensitively on the full set).
+LIKERT_ORDERS = (
+    ("strongly disagree", "disagree", "neutral", "agree", "strongly agree"),
+    ("strongly disagree", "disagree", "neither agree nor disagree", "agree", "strongly agree"),
+    ("not at all", "to a little extent", "to some extent", "to a great extent", "to a very great extent"),
+    ("very poor", "poor", "fair", "good", "very good"),
+    ("never", "rarely", "sometimes", "often", "always"),
+    ("low", "medium", "high"),
+)
+
+
+@dataclass
+class PreparedTable:
+    """The table as the synthesizers see it, and how to turn samples back into the input's shape."""
+
+    frame: pd.DataFrame  # columns to fit on (no ids), dates parsed
+    metadata: object  # SDV Metadata of ``frame``
+    full_metadata: dict  # SDV metadata dict of the whole input, ids included (saved, editable)
+    table_name: str
+    columns: list[str]  # the input's column order
+    regenerated_ids: dict[str, str] = field(default_factory=dict)  # unique key -> "int" / "text"
+    dropped: dict[str, str] = field(default_factory=dict)  # column -> why it is not in the copy
+    date_formats: dict[str, str] = field(default_factory=dict)  # parsed text dates -> output format
+    ordinal_orders: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def sdmetrics_metadata(self) -> dict:
+        """The single-table dict SDMetrics reports take (ordinal scales as categorical)."""
+        columns = self.metadata.to_dict()["tables"][self.table_name]["columns"]
+        return {
+            "columns": {
+                c: {"sdtype": "categorical"} if s["sdtype"] == "ordinal" else s for c, s in columns.items()
+            }
+        }
+
+
+def parse_dates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Parse text columns that are all ISO dates or timestamps; return the frame and their formats."""
+    frame, formats = frame.copy(), {}
+    for column in frame.columns:
+        values = frame[column].dropna()
+        if frame[column].dtype != object or values.empty or not values.map(type).eq(str).all():
+            continue
+        if not values.str.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$").all():
+            continue
+        parsed = pd.to_datetime(frame[column], format="ISO8601", errors="coerce")
+        if parsed.notna().sum() == len(values):
+            frame[column] = parsed
+            midnight = (parsed.dropna() == parsed.dropna().dt.normalize()).all()
+            formats[column] = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M:%S"
+    return frame, formats
+
+
+def natural_order(values: list) -> list:
+    """Ordinal categories lowest first: numbers numerically, known Likert labels by scale, else as given."""
+    try:
+        return sorted(values, key=float)
+    except (TypeError, ValueError):
+        pass
+    lowered = {str(v).strip().lower(): v for v in values}
+    for scale in LIKERT_ORDERS:
+        if set(lowered) <= set(scale):
+            return [lowered[label] for label in scale if label in lowered]
+    return list(values)
+
+
+def detect_table_metadata(frame: pd.DataFrame, table_name: str) -> dict:
+    """SDV metadata dict detected from ``frame``, with ordinal scales put in their natural order.
+
+    SDV 2.0 detects a small integer or Likert column as ``ordinal`` but records its categories in
+    order of first appearance (e.g. ``[3, 4, 5, 2, 1]``): the copula would then see a scrambled scale.
+    """
+    from sdv.metadata import Metadata
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        metadata = Metadata.detect_from_dataframes({table_name: frame}).to_dict()
+    for spec in metadata["tables"][table_name]["columns"].values():
+        if spec["sdtype"] == "ordinal" and "range_values" in spec:
+            spec["range_values"] = natural_order(list(spec["range_values"]))
+    return metadata
+
+
+def check_table(frame: pd.DataFrame, target: str | None) -> None:
+    """Raise :class:`UserError` for an input no synthesizer can learn from."""
+    if frame.empty or frame.shape[1] == 0:
+        raise UserError("the input table is empty: nothing to synthesize")
+    if len(frame) < 10:
+        raise UserError(f"the input table has only {len(frame)} rows: at least 10 are needed")
+    if target is not None and target not in frame.columns:
+        raise UserError(f"target column {target!r} is not in the table (columns: {', '.join(frame.columns)})")
+    single = [c for c in frame.columns if frame[c].nunique(dropna=False) <= 1]
+    if single:
+        described = ", ".join(f"{c}={frame[c].iloc[0]!r}" for c in single)
+        raise UserError(f"column(s) with a single value carry no information, drop them first: {described}")
+
+
+def prepare_table(
+    frame: pd.DataFrame, *, table_name: str = "table", metadata: dict | None = None, target: str | None = None
+) -> PreparedTable:
+    """Check and prepare ``frame``; ``metadata`` (an SDV metadata dict) overrides detection."""
+    from sdv.metadata import Metadata
+
+    check_table(frame, target)
+    parsed, date_formats = parse_dates(frame)
+    full = metadata or detect_table_metadata(parsed, table_name)
+    if table_name not in full.get("tables", {}):
+        table_name = next(iter(full.get("tables", {})), table_name)
+    spec = full["tables"][table_name]
+    unknown = sorted(set(spec.get("columns", {})) ^ set(frame.columns))
+    if unknown:
+        raise UserError(f"metadata and table disagree on column(s): {', '.join(unknown)}")
+    if target is not None and spec["columns"][target]["sdtype"] == "id":
+        raise UserError(f"target column {target!r} is an id: choose a column with repeating classes")
+    ids = [c for c, s in spec["columns"].items() if s["sdtype"] == "id"]
+    if len(ids) == len(frame.columns):
+        raise UserError(f"the table has only id columns ({', '.join(ids)}): nothing to synthesize")
+    regenerated, dropped = {}, {}
+    for column in ids:
+        if parsed[column].is_unique and parsed[column].notna().all():
+            regenerated[column] = "int" if pd.api.types.is_integer_dtype(parsed[column]) else "text"
+        else:
+            dropped[column] = "id (not unique): left out of the copy"
+    kept = [c for c in frame.columns if c not in ids]
+    fit_spec = {"columns": {c: spec["columns"][c] for c in kept}}
+    fit_metadata = Metadata.load_from_dict({"tables": {table_name: fit_spec}})
+    orders = {c: list(s["range_values"]) for c, s in fit_spec["columns"].items() if s["sdtype"] == "ordinal"}
+    return PreparedTable(
+        frame=parsed[kept].reset_index(drop=True),
+        metadata=fit_metadata,
+        full_metadata=full,
+        table_name=table_name,
+        columns=list(frame.columns),
+        regenerated_ids=regenerated,
+        dropped=dropped,
+        date_formats={c: f for c, f in date_formats.items() if c in kept},
+        ordinal_orders=orders,
+    )
+
+
+def restore_table(prepared: PreparedTable, sampled: pd.DataFrame) -> pd.DataFrame:
+    """Sampled rows in the input's shape: fresh unique keys, dates as text, dropped columns left out."""
+    out = sampled.copy()
+    for column, kind in prepared.regenerated_ids.items():
+        numbers = np.arange(1, len(out) + 1)
+        out[column] = numbers if kind == "int" else [f"SYN-{n:07d}" for n in numbers]
+    for column, fmt in prepared.date_formats.items():
+        out[column] = pd.to_datetime(out[column]).dt.strftime(fmt)
+    return out[[c for c in prepared.columns if c not in prepared.dropped]]
