@@ -68,7 +68,7 @@ FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the 
 CHAIN_SEED_CUSTOMERS = 6_000  # customers in each chain stage's simulated seed sample
 CHAIN_START_DATE = "2024-01-01"  # campaigns and transactions fall in this one-year window
 CHAIN_DAYS = 366
-CUSTOMERS_PER_CAMPAIGN = 1_500  # campaigns = customers // this, clipped to [MIN_CAMPAIGNS, MAX_CAMPAIGNS]
+CUSTOMERS_PER_CAMPAIGN = 1_200  # campaigns = customers // this, clipped to [MIN_CAMPAIGNS, MAX_CAMPAIGNS]
 MIN_CAMPAIGNS, MAX_CAMPAIGNS = 12, 400
 CAMPAIGN_SEED_ROWS = 400  # simulated campaigns the campaign synthesizer is fitted on
 HOLDOUT_SHARE = 0.10  # share of targeted seed customers held out (no exposure) to measure true lift
@@ -93,3 +93,7 @@ FEEDBACK360_SCALES = DATA_DIR / "feedback360_scales.csv"
 FEEDBACK360_LEADERS = 300
 CHAIN_FIT_ROWS = 20_000  # at most this many seed rows are fitted on (engagement pairs, transactions)
 CHAIN_POOL_ROWS = 200_000  # at most this many synthetic rows are sampled; real rows reuse them by stratum
+# Benchmarks-style reporting rules: a rater group is reported only with this many raters who each
+# answered at least half of a scale's items; "All Raters" pools every group but Self.
+FEEDBACK360_MIN_RATERS = {"Self": 1, "Boss": 1, "Superior": 1, "Peer": 3, "Direct Report": 3, "Other": 3}
+FEEDBACK360_ALL_RATERS_MIN = 4

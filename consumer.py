@@ -1,6 +1,195 @@
-"""consumer.py: not yet available (issue #3)."""
+"""Consumer preferences, one row per customer: ``{out_dir}/consumer_preferences.csv``.
 
-from utils.cli import not_yet_available
+Reads the demographics in ``--data-dir``; simulates preferences for a sample of those customers from
+behavioural rules (:func:`simulate_preferences`: age shifts channel, device and opt-ins, income shifts
+price sensitivity, basket size and purchase frequency, gender and age shift category affinities);
+fits the synthesizer on that seed (with the customers' age group, gender, and income);
+samples one synthetic row per customer and gives each customer a row of its own age group and gender,
+paired by income rank inside it (:func:`utils.stage.match_rows`).
+
+Usage::
+
+    python consumer.py --data-dir data --synthesizer gaussian_copula --seed 42
+    python consumer.py --data-dir data --seed-data my_preferences.csv   # fit on your own table
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import constants
+from utils import stage
+from utils.cli import base_parser, check_synthesizer, run_main, setup_logging
+
+log = logging.getLogger("consumer")
+
+NAME = "consumer_preferences"
+CHANNELS = ("email", "social", "search", "display", "tv", "direct_mail", "sms")
+DEVICES = ("mobile", "desktop", "tablet")
+CATEGORIES = ("electronics", "apparel", "home", "beauty", "grocery", "sports")
+AFFINITIES = tuple(f"affinity_{category}" for category in CATEGORIES)
+OPT_INS = ("email_opt_in", "sms_opt_in", "push_opt_in")
+SCORES = ("price_sensitivity", "brand_loyalty", "purchase_frequency", "avg_basket_size", *AFFINITIES)
+COLUMNS = ("customer_id", "preferred_channel", "preferred_device", *SCORES, *OPT_INS)
+DEMOGRAPHIC_COLUMNS = ("age", "age_group", "gender", "household_income")
+STRATA = ("age_group", "gender")  # a customer gets a synthetic row of its stratum, paired by income
+
+# Channel and device preference: logit = intercept + slope * (age - 18) / 60.
+CHANNEL_LOGITS = {
+    "email": (0.2, 1.0),
+    "social": (1.3, -3.2),
+    "search": (0.9, -0.6),
+    "display": (0.1, -0.4),
+    "tv": (-1.0, 2.4),
+    "direct_mail": (-1.6, 2.8),
+    "sms": (0.4, -1.6),
+}
+DEVICE_LOGITS = {"mobile": (1.6, -2.6), "desktop": (0.0, 0.9), "tablet": (-1.0, 0.9)}
+# Category affinity: mean = intercept + female * gender + slope * (age - 18) / 60, Beta around it.
+AFFINITY_MEANS = {
+    "electronics": (0.55, -0.15, -0.2),
+    "apparel": (0.4, 0.15, -0.1),
+    "home": (0.3, 0.05, 0.25),
+    "beauty": (0.25, 0.25, -0.05),
+    "grocery": (0.5, 0.05, 0.1),
+    "sports": (0.5, -0.12, -0.25),
+}
+
+
+def _beta(rng: np.random.Generator, mean: np.ndarray, concentration: float) -> np.ndarray:
+    mean = np.clip(mean, 0.03, 0.97)
+    return rng.beta(mean * concentration, (1 - mean) * concentration)
+
+
+def _choose(rng: np.random.Generator, logits: dict[str, tuple[float, float]], x: np.ndarray) -> np.ndarray:
+    """One category per row with probability softmax(intercept + slope * x) (Gumbel trick)."""
+    names = list(logits)
+    scores = np.stack([a + b * x for a, b in logits.values()], axis=1)
+    scores += rng.gumbel(size=scores.shape)
+    return np.array(names, dtype=object)[scores.argmax(axis=1)]
+
+
+def simulate_preferences(customers: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Preferences of ``customers`` (demographics rows) from the behavioural rules; same columns out."""
+    n = len(customers)
+    age = (customers["age"].to_numpy(float) - 18) / 60
+    income_z = np.clip(
+        (np.log(customers["household_income"].to_numpy(float) + 5_000) - np.log(65_000)) / 0.8, -3, 3
+    )
+    female = (customers["gender"] == "female").to_numpy(float)
+    frame = pd.DataFrame({"customer_id": customers["customer_id"].to_numpy()})
+    frame["preferred_channel"] = _choose(rng, CHANNEL_LOGITS, age)
+    frame["preferred_device"] = _choose(rng, DEVICE_LOGITS, age)
+    frame["price_sensitivity"] = _beta(rng, 0.55 - 0.17 * income_z, 8)
+    frame["brand_loyalty"] = _beta(rng, 0.35 + 0.25 * age, 6)
+    basket = 55 * np.exp(0.35 * income_z + rng.normal(0, 0.4, n))
+    frame["avg_basket_size"] = np.round(basket, 2)
+    # Lower incomes shop more often in smaller baskets, so total spend depends only weakly on income.
+    frame["purchase_frequency"] = rng.gamma(2.0, 0.2 * np.exp(-0.3 * income_z))
+    for category, (base, gender, slope) in AFFINITY_MEANS.items():
+        frame[f"affinity_{category}"] = _beta(rng, base + gender * female + slope * age, 6)
+    frame["email_opt_in"] = rng.random(n) < 0.5 + 0.3 * age
+    frame["sms_opt_in"] = rng.random(n) < 0.55 - 0.3 * age
+    frame["push_opt_in"] = rng.random(n) < np.where(frame["preferred_device"] == "mobile", 0.6, 0.3)
+    return tidy(frame)
+
+
+def tidy(frame: pd.DataFrame) -> pd.DataFrame:
+    """Enforce the preferences' ranges and types (scores in [0, 1], basket > 0, rounded) and order."""
+    frame = frame.copy()
+    for column in ("price_sensitivity", "brand_loyalty", *AFFINITIES):
+        frame[column] = frame[column].astype(float).clip(0, 1).round(4)
+    frame["purchase_frequency"] = frame["purchase_frequency"].astype(float).clip(0, None).round(4)
+    frame["avg_basket_size"] = frame["avg_basket_size"].astype(float).clip(1, None).round(2)
+    for column in OPT_INS:
+        frame[column] = frame[column].astype(str).str.lower().isin(("true", "1", "yes"))
+    return frame[list(COLUMNS)]
+
+
+def _training_table(preferences: pd.DataFrame, demographics: pd.DataFrame) -> pd.DataFrame:
+    """Preferences with the demographics they are conditioned on (joined by customer_id if needed)."""
+    if not set(DEMOGRAPHIC_COLUMNS) <= set(preferences.columns):
+        preferences = preferences.merge(demographics[["customer_id", *DEMOGRAPHIC_COLUMNS]], on="customer_id")
+    if preferences.empty:
+        from utils.cli import UserError
+
+        raise UserError("the seed preferences share no customer_id with the demographics in --data-dir")
+    return tidy(preferences).join(preferences[list(DEMOGRAPHIC_COLUMNS)].reset_index(drop=True))
+
+
+def generate_preferences(
+    demographics: pd.DataFrame,
+    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
+    seed: int = constants.DEFAULT_SEED,
+    epochs: int | None = None,
+    seed_data: pd.DataFrame | None = None,
+    seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
+    out_dir: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(preferences, seed)``: one synthetic preferences row per customer of ``demographics``.
+
+    ``seed_data`` (a preferences table, with customer_ids in ``demographics`` or its own age, age_group,
+    gender and household_income columns) replaces the simulated seed. ``out_dir`` saves the model.
+    """
+    check_synthesizer(synthesizer)
+    rng = stage.stage_rng(seed, NAME)
+    if seed_data is None:
+        sample = stage.seed_customers(demographics, seed_customers, rng)
+        seed_frame = simulate_preferences(sample, rng)
+    else:
+        seed_frame = tidy(seed_data.reset_index(drop=True)).join(
+            seed_data.reset_index(drop=True).drop(columns=list(COLUMNS), errors="ignore")
+        )
+    table = _training_table(seed_frame, demographics)
+    categorical = [*STRATA, "preferred_channel", "preferred_device", *OPT_INS]
+    pool = stage.fit_and_sample(
+        table,
+        name=NAME,
+        categorical=categorical,
+        numerical=["household_income", *SCORES],
+        kind=synthesizer,
+        seed=stage.stage_seed(seed, NAME),
+        rows=len(demographics),
+        epochs=epochs,
+        out_dir=out_dir,
+    )
+    targets = demographics[["customer_id", *STRATA, "household_income"]]
+    chosen = stage.match_rows(targets, pool, STRATA, rng, order="household_income")
+    preferences = tidy(
+        pool.iloc[chosen].reset_index(drop=True).assign(customer_id=targets["customer_id"].to_numpy())
+    )
+    return preferences, tidy(seed_frame)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python consumer.py --help``."""
+    parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
+    stage.add_stage_arguments(parser, "a real consumer_preferences table to fit on instead of the simulation")
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    stage.quiet_libraries()
+    check_synthesizer(args.synthesizer)
+    out_dir = args.out_dir or args.data_dir
+    parents = stage.load_parents(args.data_dir, ["demographics"])
+    seed_data = stage.read_seed_data(args.seed_data, ["customer_id"], NAME) if args.seed_data else None
+    log.info("preferences for %s customers", f"{len(parents['demographics']):,}")
+    preferences, seed_frame = generate_preferences(
+        parents["demographics"],
+        args.synthesizer,
+        args.seed,
+        args.epochs,
+        seed_data,
+        args.seed_customers,
+        out_dir,
+    )
+    stage.check_tables({**parents, NAME: preferences}, NAME)
+    stage.write_stage(out_dir, args.format, {NAME: preferences}, {NAME: seed_frame})
+    return 0
+
 
 if __name__ == "__main__":
-    not_yet_available("consumer.py", "issue #3")
+    run_main(main)
