@@ -1,6 +1,259 @@
-"""transaction.py: not yet available (issue #3)."""
+"""Purchases, organic and campaign-attributed: ``{out_dir}/transactions.csv``.
 
-from utils.cli import not_yet_available
+Reads demographics, preferences, campaigns and engagements from ``--data-dir``. Which purchases exist
+is a rule: every customer buys ``Poisson(12 * purchase_frequency)`` times in the year at random
+moments (organic, no campaign), and every conversion event becomes one purchase attributed to its
+campaign, inside ``constants.ATTRIBUTION_WINDOW_DAYS`` after it. What each purchase looks like
+(category, quantity, payment method, sales channel and a right-skewed basket multiplier) is
+simulated for a seed sample of customers (:func:`simulate_purchases`: categories follow affinities,
+payment and channel follow age and device), learned by the synthesizer and given to each purchase
+from the rows of its stratum (attributed or not, the customer's top category, age group). The amount
+is the customer's ``avg_basket_size`` (which follows income) times the multiplier, less the
+campaign's discount when attributed.
+
+Usage::
+
+    python transaction.py --data-dir data --seed 42
+    python transaction.py --data-dir data --seed-data my_transactions.csv
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+import constants
+from consumer import CATEGORIES
+from utils import stage
+from utils.cli import base_parser, check_synthesizer, run_main, setup_logging
+
+log = logging.getLogger("transaction")
+
+NAME = "transactions"
+COLUMNS = (
+    "transaction_id",
+    "customer_id",
+    "campaign_id",
+    "timestamp",
+    "amount",
+    "quantity",
+    "category",
+    "payment_method",
+    "channel",
+)
+PAYMENT_METHODS = ("credit_card", "debit_card", "digital_wallet", "cash", "buy_now_pay_later")
+SALES_CHANNELS = ("online", "mobile_app", "in_store")
+STRATA = ("attributed", "top_category", "age_group")
+ATTRIBUTES = ("category", "payment_method", "channel")
+
+
+def _gumbel_choice(rng: np.random.Generator, scores: np.ndarray, names: Sequence[str]) -> np.ndarray:
+    return np.array(names, dtype=object)[(scores + rng.gumbel(size=scores.shape)).argmax(axis=1)]
+
+
+def purchase_slots(
+    customers: pd.DataFrame, engagements: pd.DataFrame, campaigns: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Which purchases happen (a rule): organic ones per purchase frequency, one per conversion.
+
+    Columns: customer_id, campaign_id (NA when organic), timestamp, attributed, discount_pct.
+    """
+    counts = rng.poisson(12 * customers["purchase_frequency"].to_numpy())
+    who = np.repeat(np.arange(len(customers)), counts)
+    year = constants.CHAIN_DAYS * 86_400
+    day0 = np.datetime64(constants.CHAIN_START_DATE, "s").astype(np.int64)
+    organic = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy()[who],
+            "campaign_id": pd.Series([pd.NA] * who.size, dtype=object),
+            "timestamp": day0 + rng.integers(0, year, who.size),
+            "discount_pct": 0.0,
+        }
+    )
+    conversions = engagements.loc[
+        engagements["event_type"] == "conversion", ["customer_id", "campaign_id", "timestamp"]
+    ]
+    conversions = conversions[conversions["customer_id"].isin(customers["customer_id"])]
+    window = constants.ATTRIBUTION_WINDOW_DAYS * 86_400 - 1
+    delay = np.minimum(np.floor(rng.exponential(86_400, len(conversions))), window).astype(np.int64)
+    stamp = pd.to_datetime(conversions["timestamp"]).to_numpy("datetime64[s]").astype(np.int64)
+    discount = conversions["campaign_id"].map(campaigns.set_index("campaign_id")["discount_pct"])
+    attributed = pd.DataFrame(
+        {
+            "customer_id": conversions["customer_id"].to_numpy(),
+            "campaign_id": conversions["campaign_id"].to_numpy(),
+            "timestamp": stamp + delay,
+            "discount_pct": discount.fillna(0).to_numpy(float),
+        }
+    )
+    slots = pd.concat([organic, attributed], ignore_index=True)
+    slots["attributed"] = slots["campaign_id"].notna().astype(str)
+    return slots
+
+
+def _with_customer(slots: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    affinity = customers[[f"affinity_{c}" for c in CATEGORIES]].to_numpy()
+    info = pd.DataFrame(
+        {
+            "top_category": np.array(CATEGORIES, dtype=object)[affinity.argmax(axis=1)],
+            "age_group": customers["age_group"].to_numpy(),
+            "age": customers["age"].to_numpy(),
+            "avg_basket_size": customers["avg_basket_size"].to_numpy(),
+            "preferred_device": customers["preferred_device"].to_numpy(),
+        },
+        index=customers["customer_id"],
+    )
+    return slots.join(info, on="customer_id")
+
+
+def simulate_purchases(
+    slots: pd.DataFrame, customers: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Seed purchase attributes from the rules, for ``slots`` (of customers in ``customers``)."""
+    n = len(slots)
+    affinity = customers.set_index("customer_id").loc[
+        slots["customer_id"], [f"affinity_{c}" for c in CATEGORIES]
+    ]
+    category = _gumbel_choice(rng, 3 * np.log(affinity.to_numpy() + 0.01), CATEGORIES)
+    young = (60 - np.clip(slots["age"].to_numpy(float), 18, 78)) / 42  # 1 at 18, 0 at 60+
+    payment = _gumbel_choice(
+        rng,
+        np.stack(
+            [0.8 - 0.3 * young, 0.5 + 0 * young, -0.5 + 1.5 * young, 0.2 - 0.8 * young, -1.2 + young], 1
+        ),
+        PAYMENT_METHODS,
+    )
+    device = slots["preferred_device"].to_numpy()
+    channel = _gumbel_choice(
+        rng,
+        np.stack(
+            [np.where(device == "desktop", 1.0, 0.0), np.where(device == "mobile", 1.2, 0.0), 0.6 - young], 1
+        ),
+        SALES_CHANNELS,
+    )
+    channel = np.where(payment == "cash", "in_store", channel)
+    quantity = 1 + rng.poisson(np.where(category == "grocery", 1.5, 0.4))
+    multiplier = rng.lognormal(-0.1, 0.55, n) * (1 + 0.15 * (quantity - 1))
+    return slots.assign(
+        category=category,
+        payment_method=payment,
+        channel=channel,
+        quantity=quantity,
+        basket_multiplier=multiplier,
+    )
+
+
+def finish(purchases: pd.DataFrame) -> pd.DataFrame:
+    """Amounts, keys and order: amount = basket x multiplier x (1 - discount) > 0, ids by time."""
+    amount = purchases["avg_basket_size"] * purchases["basket_multiplier"].clip(0.05, None)
+    amount = (amount * (1 - purchases["discount_pct"])).round(2).clip(0.01, None)
+    frame = purchases.assign(
+        amount=amount,
+        quantity=purchases["quantity"].round().clip(1, None).astype(int),
+        timestamp=purchases["timestamp"].to_numpy(np.int64).astype("datetime64[s]"),
+    )
+    frame = frame.sort_values(["timestamp", "customer_id"], kind="stable").reset_index(drop=True)
+    frame["transaction_id"] = stage.number_ids("T", len(frame), 9)
+    return frame[list(COLUMNS)]
+
+
+def _seed_multipliers(seed_data: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:
+    """A user's transactions as the synthesizer's table: the multiplier is amount / basket size."""
+    table = seed_data.copy()
+    table["attributed"] = table["campaign_id"].notna().astype(str)
+    known = customers.set_index("customer_id")
+    table = table.join(known[["age_group", "avg_basket_size"]], on="customer_id")
+    affinity = known[[f"affinity_{c}" for c in CATEGORIES]].to_numpy()
+    top = pd.Series(np.array(CATEGORIES, dtype=object)[affinity.argmax(axis=1)], index=known.index)
+    table["top_category"] = table["customer_id"].map(top).fillna(table["category"])
+    table["age_group"] = table["age_group"].fillna("unknown")
+    basket = table["avg_basket_size"].fillna(customers["avg_basket_size"].median())
+    table["basket_multiplier"] = table["amount"].astype(float) / basket
+    return table
+
+
+def generate_transactions(
+    demographics: pd.DataFrame,
+    preferences: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    engagements: pd.DataFrame,
+    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
+    seed: int = constants.DEFAULT_SEED,
+    epochs: int | None = None,
+    seed_data: pd.DataFrame | None = None,
+    seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
+    out_dir: str | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """``(transactions, seed)``; ``seed_data`` (a transactions table) replaces the simulated seed."""
+    check_synthesizer(synthesizer)
+    rng = stage.stage_rng(seed, NAME)
+    customers = demographics[["customer_id", "age", "age_group"]].merge(preferences, on="customer_id")
+    sample = stage.seed_customers(customers, seed_customers, rng)
+    if seed_data is None:
+        seed_slots = _with_customer(purchase_slots(sample, engagements, campaigns, rng), customers)
+        table = simulate_purchases(seed_slots, customers, rng)
+        seed_frame = finish(table)
+    else:
+        table, seed_frame = _seed_multipliers(seed_data, customers), seed_data
+    slots = _with_customer(purchase_slots(customers, engagements, campaigns, rng), customers)
+    log.info("%s purchases; fitting the purchase synthesizer", f"{len(slots):,}")
+    pool = stage.fit_and_sample(
+        table,
+        name=NAME,
+        categorical=[*STRATA, *ATTRIBUTES],
+        numerical=["quantity", "basket_multiplier"],
+        kind=synthesizer,
+        seed=stage.stage_seed(seed, NAME),
+        rows=min(len(slots), constants.CHAIN_POOL_ROWS),
+        epochs=epochs,
+        out_dir=out_dir,
+        fit_rows=constants.CHAIN_FIT_ROWS,
+    )
+    chosen = stage.match_rows(slots, pool, STRATA, rng)
+    drawn = pool.iloc[chosen].reset_index(drop=True)[[*ATTRIBUTES, "quantity", "basket_multiplier"]]
+    purchases = pd.concat([slots.reset_index(drop=True), drawn], axis=1)
+    return finish(purchases), seed_frame
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python transaction.py --help``."""
+    parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
+    stage.add_stage_arguments(parser, "a real transactions table to fit on (customers in --data-dir)")
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    stage.quiet_libraries()
+    check_synthesizer(args.synthesizer)
+    out_dir = args.out_dir or args.data_dir
+    names = ["demographics", "consumer_preferences", "marketing_campaigns", "engagements"]
+    parents = stage.load_parents(args.data_dir, names)
+    seed_data = None
+    if args.seed_data:
+        seed_data = stage.read_seed_data(
+            args.seed_data, ["customer_id", "campaign_id", "amount", *ATTRIBUTES], NAME
+        )
+    transactions, seed_frame = generate_transactions(
+        *(parents[name] for name in names),
+        args.synthesizer,
+        args.seed,
+        args.epochs,
+        seed_data,
+        args.seed_customers,
+        out_dir,
+    )
+    write_transactions(transactions, seed_frame, parents, out_dir, args.format)
+    return 0
+
+
+def write_transactions(
+    transactions: pd.DataFrame, seed_frame: pd.DataFrame, parents: dict, out_dir: str, fmt: str
+):
+    """Check the rules (with the parents), then write the transactions and their seed."""
+    stage.check_tables({**parents, NAME: transactions}, NAME)
+    stage.write_stage(out_dir, fmt, {NAME: transactions}, {NAME: seed_frame})
+
 
 if __name__ == "__main__":
-    not_yet_available("transaction.py", "issue #3")
+    run_main(main)

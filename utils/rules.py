@@ -48,8 +48,8 @@ class RuleResult:
 def _times(values: pd.Series) -> pd.Series:
     """A column of timestamps or dates as ``datetime64`` (CSV files hold them as text)."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    return pd.to_datetime(values, format="mixed")
+        return values.astype("datetime64[ns]")
+    return pd.to_datetime(values, format="mixed").astype("datetime64[ns]")
 
 
 def _day_end(values: pd.Series) -> pd.Series:
