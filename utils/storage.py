@@ -1,8 +1,9 @@
-"""Where outputs live: local folders today, ``az://container/prefix`` URLs through fsspec.
+"""Where outputs live: local folders or ``az://container/prefix`` URLs (Azure Blob via fsspec + adlfs).
 
-Every write is atomic: the bytes go to a temporary sibling first and are renamed into place, so a
-failed or interrupted run never leaves a half-written file behind. Scripts call only the functions
-here, never ``open``/``to_csv`` on output paths directly.
+Every write is atomic: locally the bytes go to a temporary sibling first and are renamed into place;
+on Azure one blob upload commits whole or not at all. So a failed or interrupted run never leaves a
+half-written file behind. Scripts call only the functions here, never ``open``/``to_csv`` on output
+paths directly. Azure settings (``.env``) and error translation live in :mod:`utils.azure`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from utils import azure
 from utils.cli import UserError
 
 TABLE_FORMATS = ("csv", "parquet")
@@ -33,10 +35,14 @@ def join(base: str | os.PathLike, *names: str) -> str:
 
 
 def ensure_dir(path: str | os.PathLike) -> str:
-    """Create a local output folder if needed and check it is writable; return it as a string."""
+    """Create an output folder if needed and check it is writable; return it as a string.
+
+    For ``az://`` this checks the credentials and creates the container, so a wrong key fails
+    before any work is done.
+    """
     text = str(path)
     if is_remote(text):
-        return text
+        return azure.check_access(text)
     folder = Path(text)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -51,7 +57,7 @@ def write_bytes(data: bytes, path: str | os.PathLike) -> str:
     """Write ``data`` to ``path`` atomically (temporary sibling, then rename)."""
     text = str(path)
     if is_remote(text):
-        raise UserError(f"remote storage is not configured for {text}")
+        return azure.write_bytes(data, text)
     target = Path(text)
     ensure_dir(target.parent)
     handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
@@ -94,10 +100,39 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, fmt: str | None = 
 
 
 def read_table(path: str | os.PathLike, **kwargs) -> pd.DataFrame:
-    """Read a CSV or Parquet table written by :func:`write_table`."""
+    """Read a CSV or Parquet table written by :func:`write_table` (local or ``az://``)."""
     text = str(path)
+    fmt = table_format(text)
     if not is_remote(text) and not Path(text).exists():
         raise UserError(f"{text} does not exist")
-    if table_format(text) == "csv":
-        return pd.read_csv(text, **kwargs)
-    return pd.read_parquet(text, **kwargs)
+    source = io.BytesIO(read_bytes(text)) if is_remote(text) else text
+    if fmt == "csv":
+        return pd.read_csv(source, **kwargs)
+    return pd.read_parquet(source, **kwargs)
+
+
+def read_bytes(path: str | os.PathLike) -> bytes:
+    """The bytes of a local file or an ``az://`` blob; a UserError if it does not exist."""
+    text = str(path)
+    if is_remote(text):
+        return azure.read_bytes(text)
+    try:
+        return Path(text).read_bytes()
+    except FileNotFoundError:
+        raise UserError(f"{text} does not exist") from None
+
+
+def exists(path: str | os.PathLike) -> bool:
+    """True if a local path or an ``az://`` blob exists."""
+    text = str(path)
+    return azure.exists(text) if is_remote(text) else Path(text).exists()
+
+
+def filesystem(path: str | os.PathLike):
+    """The fsspec filesystem for ``path``: adlfs (configured from ``.env``) for ``az://``, else local."""
+    if is_remote(path):
+        azure.split_url(str(path))
+        return azure.filesystem()
+    from fsspec.implementations.local import LocalFileSystem
+
+    return LocalFileSystem()

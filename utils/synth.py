@@ -141,22 +141,21 @@ def load_synthesizer(path: str | os.PathLike):
 
     if not storage.is_remote(path) and not os.path.exists(path):
         raise UserError(f"no saved synthesizer at {path}")
-    with open(path, "rb") as stream:
-        return cloudpickle.load(stream)
+    return cloudpickle.loads(storage.read_bytes(path))
 
 
 class ConditionalSynthesizer:
-    """One synthesizer per class of a column: ``P(rest | class)`` fitted per class, ``P(class)`` kept.
+    """One synthesizer per class of some columns: ``P(rest | class)`` fitted per class, ``P(class)`` kept.
 
     Samples through the same ``reset_sampling`` / ``_set_random_state`` / ``sample`` calls as an SDV
     synthesizer, so :func:`sample_synthesizer` and :func:`save_synthesizer` work on it unchanged.
-    Classes too small to fit on their own share one pooled synthesizer that keeps the column.
+    Classes too small to fit on their own share one pooled synthesizer that keeps the columns.
     """
 
     def __init__(
-        self, column: str, columns: list, parts: dict, shares: dict, pooled=None, pooled_share: float = 0.0
+        self, by: list, columns: list, parts: dict, shares: dict, pooled=None, pooled_share: float = 0.0
     ):
-        self.column, self.columns, self.parts, self.shares = column, columns, parts, shares
+        self.by, self.columns, self.parts, self.shares = by, columns, parts, shares
         self.pooled, self.pooled_share = pooled, pooled_share
         self._seed = 0
 
@@ -187,8 +186,8 @@ class ConditionalSynthesizer:
             rows = sample_synthesizer(
                 part, count, seed=self._seed + 7919 * (index + 1), batch_size=batch_size
             )
-            if key is not None:
-                rows[self.column] = key
+            for column, value in zip(self.by, key or (), strict=False):
+                rows[column] = value
             frames.append(rows)
         frame = pd.concat(frames, ignore_index=True)[self.columns]
         order = np.random.default_rng(self._seed).permutation(len(frame))
@@ -198,7 +197,7 @@ class ConditionalSynthesizer:
 def fit_conditional_synthesizer(
     frame: pd.DataFrame,
     kind: str,
-    column: str,
+    by: str | list[str],
     *,
     seed: int,
     metadata,
@@ -207,26 +206,28 @@ def fit_conditional_synthesizer(
     epochs: int | None = None,
     **options: Any,
 ) -> ConditionalSynthesizer:
-    """Fit one synthesizer of ``kind`` per class of ``column`` (classes under ``min_rows`` pooled).
+    """Fit one synthesizer of ``kind`` per class of the ``by`` column(s) (classes under ``min_rows`` pooled).
 
-    A Gaussian copula ties a class to the other columns by one linear correlation of a jittered
+    A Gaussian copula ties a category to the other columns by one linear correlation of a jittered
     latent, which blurs class-conditional shapes; fitting per class keeps them (a mixture of copulas).
-    ``metadata`` is the table's SDV metadata; the per-class fits use it without ``column``.
+    ``metadata`` is the table's SDV metadata; the per-class fits use it without the ``by`` columns.
     """
     from sdv.metadata import Metadata
 
     if frame.empty:
         raise UserError(f"cannot fit a synthesizer on an empty {table_name} table")
-    counts = frame[column].value_counts()
-    big = [value for value, count in counts.items() if count >= min_rows]
+    by = [by] if isinstance(by, str) else list(by)
+    counts = frame.groupby(by, sort=True).size().sort_values(ascending=False, kind="stable")
+    big = [key if isinstance(key, tuple) else (key,) for key, count in counts.items() if count >= min_rows]
     without = metadata.to_dict()
-    del without["tables"][table_name]["columns"][column]
+    for column in by:
+        del without["tables"][table_name]["columns"][column]
+    keys = pd.Series(list(frame[by].itertuples(index=False, name=None)), index=frame.index)
     parts = {}
-    for index, value in enumerate(big):
-        rows = frame[frame[column] == value].drop(columns=column)
-        log.info("class %s=%s", column, value)
-        parts[value] = fit_synthesizer(
-            rows,
+    for index, key in enumerate(big):
+        log.info("class %s", dict(zip(by, key, strict=True)))
+        parts[key] = fit_synthesizer(
+            frame[keys == key].drop(columns=by),
             kind,
             seed=seed + index,
             table_name=table_name,
@@ -234,11 +235,11 @@ def fit_conditional_synthesizer(
             metadata=Metadata.load_from_dict(without),
             **options,
         )
-    rest = frame[~frame[column].isin(big)]
+    rest = frame[~keys.isin(big)]
     pooled = None
     if len(rest):
         pooled = fit_synthesizer(
             rest, kind, seed=seed, table_name=table_name, metadata=metadata, epochs=epochs, **options
         )
-    shares = {value: counts[value] / len(frame) for value in big}
-    return ConditionalSynthesizer(column, list(frame.columns), parts, shares, pooled, len(rest) / len(frame))
+    shares = {key: int((keys == key).sum()) / len(frame) for key in big}
+    return ConditionalSynthesizer(by, list(frame.columns), parts, shares, pooled, len(rest) / len(frame))
