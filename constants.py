@@ -97,3 +97,11 @@ CHAIN_POOL_ROWS = 200_000  # at most this many synthetic rows are sampled; real 
 # answered at least half of a scale's items; "All Raters" pools every group but Self.
 FEEDBACK360_MIN_RATERS = {"Self": 1, "Boss": 1, "Superior": 1, "Peer": 3, "Direct Report": 3, "Other": 3}
 FEEDBACK360_ALL_RATERS_MIN = 4
+
+# --- Validation framework (validation/) ----------------------------------------------------------
+# A distance fails only beyond max(tolerance, NOISE_FACTOR x the distance sampling noise alone is
+# expected to give with this many rows): small tables are not failed for being small.
+VALIDATION_NOISE_FACTOR = 2.5
+VALIDATION_SAMPLE_ROWS = 30_000  # rows (seeded sample) per table for correlations and plots
+VALIDATION_SDMETRICS_ROWS = 3_000  # rows per table for the SDMetrics quality and diagnostic reports
+VALIDATION_MAX_CATEGORIES = 50  # a text column with more distinct values is an identifier, not compared

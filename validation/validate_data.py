@@ -1,11 +1,264 @@
-"""validate_data.py: not yet available (issue #4)."""
+"""Validate a generated dataset: distributions, census fit, correlations, parity, business rules.
 
+    python validation/validate_data.py                                  # data/ and data/seed/
+    python validation/validate_data.py --data-dir /tmp/small --report-dir /tmp/small/report
+
+Compares every table with the seed sample its synthesizer was fitted on (``{data_dir}/seed/``) and
+each state's demographics with its census tables; checks every rule of ``utils/rules.py``; reports
+outcome parity across protected groups and SDMetrics scores. Writes ``validation_report.json`` and a
+self-contained ``validation_report.html`` under ``--report-dir`` (default ``validation/reports/``)
+and prints a table of checks. Exit code 0 when every check passes, 1 when any fails, 2 on bad input.
+See docs/validation.md for what each check means.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
 import sys
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if __package__ in (None, ""):  # run as a script: make the project root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.cli import not_yet_available
+import pandas as pd
+from tqdm import tqdm
+
+import constants
+from utils import datasets, storage
+from utils.cli import base_parser, check_positive, run_main, setup_logging
+from validation import (
+    compliance,
+    correlations,
+    distributions,
+    parity,
+    plots,
+    report_html,
+    sdmetrics_scores,
+)
+from validation.checks import FAIL, PASS, SKIP, Check, summary
+from validation.loading import Dataset, load_folder, load_ground_truth, sample
+
+log = logging.getLogger("validate_data")
+REPORT_JSON = "validation_report.json"
+REPORT_HTML = "validation_report.html"
+
+
+def records(frame: pd.DataFrame) -> list[dict]:
+    """JSON-ready rows (NumPy scalars as Python numbers, NaN as null, floats to 6 places)."""
+    if frame is None or frame.empty:
+        return []
+    return json.loads(frame.to_json(orient="records", double_precision=6, date_format="iso"))
+
+
+def _units(synthetic: Dataset, seed: Dataset) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(name, seed, synthetic) pairs to compare: demographics per state, then every other table."""
+    units = []
+    if "demographics" in synthetic.tables and "demographics" in seed.tables:
+        demo, seed_demo = synthetic.tables["demographics"], seed.tables["demographics"]
+        for state in synthetic.states:
+            if state in seed.states:
+                name = f"{state}_demographics"
+                units.append((name, seed_demo[seed_demo["state"] == state], demo[demo["state"] == state]))
+    for name in constants.TABLES[1:]:
+        if name in synthetic.tables and name in seed.tables:
+            units.append((name, seed.tables[name], synthetic.tables[name]))
+    return units
+
+
+def validate(
+    data_dir: str | os.PathLike = constants.DATA_DIR,
+    seed_dir: str | os.PathLike | None = None,
+    report_dir: str | os.PathLike | None = constants.VALIDATION_REPORTS_DIR,
+    sample_rows: int = constants.VALIDATION_SAMPLE_ROWS,
+    seed: int = constants.DEFAULT_SEED,
+    html: bool = True,
+    sdmetrics: bool = True,
+    progress: bool = False,
+) -> dict:
+    """Validate the dataset in ``data_dir`` against ``seed_dir`` (default ``{data_dir}/seed``).
+
+    Returns the report (``report["summary"]["status"]`` is ``pass`` or ``fail``; ``report["checks"]``
+    one dict per check). Writes the JSON and, with ``html``, the HTML report into ``report_dir``
+    (None: write nothing). Bad input (missing folder, no demographics) raises UserError.
+    """
+    data_dir = str(data_dir)
+    seed_dir = str(seed_dir) if seed_dir is not None else datasets.seed_dir(data_dir)
+    check_positive(sample_rows, "sample rows")
+    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress)
+
+    def step(name: str) -> None:
+        if name != "loading":
+            steps.update(1)
+        steps.set_postfix_str(name)
+        log.info("%s", name)
+
+    step("loading")
+    synthetic = load_folder(data_dir)
+    seed_data = load_folder(seed_dir, required=False)
+    truth = load_ground_truth(data_dir)
+    tables = synthetic.tables
+    checks: list[Check] = []
+    figures: dict[str, list[tuple[str, bytes]]] = {"distributions": [], "census": [], "correlations": []}
+
+    step("distributions")
+    units = _units(synthetic, seed_data)
+    if not units:
+        checks.append(Check("distribution", "seed comparison", SKIP, detail=f"no seed tables in {seed_dir}"))
+    distance_frames = []
+    for name, seed_frame, frame in units:
+        check, distances = distributions.seed_distances(seed_frame, frame, name)
+        checks.append(check)
+        distance_frames.append(distances)
+        if html and len(distances):
+            left, right = sample(seed_frame, sample_rows, seed), sample(frame, sample_rows, seed)
+            figures["distributions"].append((name, plots.distribution_figure(left, right, distances)))
+
+    step("census")
+    census_frames = []
+    demographics = tables["demographics"]
+    for state in synthetic.states:
+        rows = demographics[demographics["state"] == state]
+        check, comparison = distributions.census_distances(rows, state)
+        checks.append(check)
+        census_frames.append(comparison)
+        if html:
+            shares = distributions.census_shares(rows, state)
+            figures["census"].append((f"census {state}", plots.census_figure(shares, state)))
+
+    step("correlations")
+    correlation_checks, pairs = correlations.correlation_checks(seed_data.tables, tables, sample_rows, seed)
+    checks.extend(correlation_checks)
+    if html:
+        for name, frame in pairs.items():
+            figures["correlations"].append((name, plots.correlation_figure(frame, name)))
+
+    step("parity")
+    parity_report: dict = {}
+    if {"engagements", "transactions"} <= set(tables):
+        groups = parity.parity_table(parity.outcomes(tables))
+        checks.extend(parity.outcome_checks(groups))
+        truth_check, truth_result = parity.ground_truth_check(groups, truth)
+        checks.append(truth_check)
+        parity_report = {"ground_truth": truth_result, "groups": records(groups)}
+    else:
+        checks.append(Check("parity", "parity", SKIP, detail="needs engagements and transactions"))
+
+    step("rules")
+    rule_checks, rule_results = compliance.rule_checks(tables)
+    checks.extend(rule_checks)
+
+    step("sdmetrics")
+    scores: dict = {}
+    if sdmetrics:
+        seed_tables = {name: frame for name, frame in seed_data.tables.items()}
+        sd_checks, scores = sdmetrics_scores.sdmetrics_checks(
+            seed_tables, tables, constants.VALIDATION_SDMETRICS_ROWS, seed
+        )
+        checks.extend(sd_checks)
+
+    step("report")
+    all_pairs = pd.concat(pairs.values(), ignore_index=True) if pairs else pd.DataFrame()
+    worst_pairs = (
+        all_pairs.assign(excess=all_pairs["difference"] / all_pairs["allowed"])
+        .sort_values("excess", ascending=False)
+        .groupby("view", sort=False)
+        .head(5)
+        .drop(columns="excess")
+        if len(all_pairs)
+        else all_pairs
+    )
+    report = {
+        "data_dir": data_dir,
+        "seed_dir": seed_dir,
+        "rows": synthetic.rows(),
+        "seed_rows": seed_data.rows(),
+        "missing_tables": synthetic.missing,
+        "settings": {
+            "thresholds": constants.VALIDATION_THRESHOLDS,
+            "four_fifths_range": list(constants.FOUR_FIFTHS_RANGE),
+            "noise_factor": constants.VALIDATION_NOISE_FACTOR,
+            "sample_rows": sample_rows,
+            "sdmetrics_rows": constants.VALIDATION_SDMETRICS_ROWS,
+            "seed": seed,
+        },
+        "summary": summary(checks),
+        "checks": [check.to_dict() for check in checks],
+        "distributions": records(pd.concat(distance_frames, ignore_index=True) if distance_frames else None),
+        "census": records(pd.concat(census_frames, ignore_index=True) if census_frames else None),
+        "correlations": records(all_pairs),
+        "correlations_worst": records(worst_pairs),
+        "parity": parity_report,
+        "rules": rule_results,
+        "sdmetrics": scores,
+    }
+    if report_dir is not None:
+        storage.ensure_dir(report_dir)
+        text = json.dumps(report, indent=2, default=str) + "\n"
+        storage.write_text(text, storage.join(report_dir, REPORT_JSON))
+        if html:
+            page = report_html.render(report, figures)
+            storage.write_text(page, storage.join(report_dir, REPORT_HTML))
+    steps.update(1)
+    steps.close()
+    return report
+
+
+def console_table(report: dict) -> str:
+    """The checks as a short table; passing business rules collapse into one line."""
+    lines = [f"{'status':<6}  {'check':<44}  {'figure':>10}  detail"]
+    checks = report["checks"]
+    passing_rules = [c for c in checks if c["category"] == "rules" and c["status"] == PASS]
+    for check in checks:
+        if check in passing_rules:
+            continue
+        figure = "" if check["figure"] is None else f"{check['figure']:.4g}"
+        lines.append(f"{check['status']:<6}  {check['name'][:44]:<44}  {figure:>10}  {check['detail'][:90]}")
+    if passing_rules:
+        lines.append(f"{PASS:<6}  {f'business rules ({len(passing_rules)})':<44}  {0:>10}  all hold")
+    total = report["summary"]
+    lines.append(
+        f"{total['status'].upper()}: {total['pass']} passed, {total['fail']} failed, "
+        f"{total['warn']} warnings, {total['skip']} skipped, {total['info']} info"
+    )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python validation/validate_data.py --help``."""
+    parser = base_parser(__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder of the generated dataset")
+    parser.add_argument("--seed-dir", default=None, help="folder of the seed samples (default DATA_DIR/seed)")
+    parser.add_argument(
+        "--report-dir", default=str(constants.VALIDATION_REPORTS_DIR), help="where the reports are written"
+    )
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=constants.VALIDATION_SAMPLE_ROWS,
+        help="rows per table (seeded sample) for plots and correlations",
+    )
+    parser.add_argument("--no-html", action="store_true", help="write the JSON report only (no figures)")
+    parser.add_argument("--no-sdmetrics", action="store_true", help="skip the SDMetrics reports")
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    warnings.filterwarnings("ignore", category=FutureWarning)  # pandas downcasting notes from fillna
+    report = validate(
+        args.data_dir,
+        args.seed_dir,
+        args.report_dir,
+        check_positive(args.sample, "--sample"),
+        args.seed,
+        html=not args.no_html,
+        sdmetrics=not args.no_sdmetrics,
+        progress=not args.quiet,
+    )
+    print(console_table(report))
+    return 1 if report["summary"]["status"] == FAIL else 0
+
 
 if __name__ == "__main__":
-    not_yet_available("validate_data.py", "issue #4")
+    run_main(main)

@@ -1,0 +1,88 @@
+"""SDMetrics quality and diagnostic scores per table, as extra evidence beside our own checks.
+
+Run on seeded samples of ``constants.VALIDATION_SDMETRICS_ROWS`` rows per side (the reports compare
+every column pair, which is slow on full tables). The scores are reported as ``info``: SDMetrics'
+own scales are not calibrated to this data, our distribution and correlation checks give verdicts.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import pandas as pd
+
+from utils import fidelity
+from validation.checks import INFO, Check
+from validation.distributions import comparable_columns
+from validation.loading import KEYS, sample
+
+
+def metadata(frame: pd.DataFrame, key: str | None) -> dict:
+    """SDMetrics single-table metadata inferred from ``frame``'s dtypes (``key`` as primary key)."""
+    columns = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column == key:
+            columns[column] = {"sdtype": "id"}
+        elif pd.api.types.is_bool_dtype(values):
+            columns[column] = {"sdtype": "boolean"}
+        elif pd.api.types.is_datetime64_any_dtype(values):
+            columns[column] = {"sdtype": "datetime"}
+        elif pd.api.types.is_numeric_dtype(values):
+            columns[column] = {"sdtype": "numerical"}
+        else:
+            columns[column] = {"sdtype": "categorical"}
+    out = {"columns": columns}
+    if key:
+        out["primary_key"] = key
+    return out
+
+
+def diagnostic_score(real: pd.DataFrame, synthetic: pd.DataFrame, meta: dict) -> dict:
+    """SDMetrics DiagnosticReport: overall score and its property scores (validity, structure)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from sdmetrics.reports.single_table import DiagnosticReport
+
+        report = DiagnosticReport()
+        report.generate(real, synthetic, meta, verbose=False)
+    properties = report.get_properties().set_index("Property")["Score"]
+    return {"score": round(float(report.get_score()), 4)} | {
+        name.lower().replace(" ", "_"): round(float(value), 4) for name, value in properties.items()
+    }
+
+
+def table_scores(seed: pd.DataFrame, synthetic: pd.DataFrame, table: str, rows: int, seed_value: int) -> dict:
+    """Quality and diagnostic reports of one table (keys kept for the diagnostic's key checks)."""
+    key = KEYS.get(table)
+    columns = comparable_columns(seed, synthetic)
+    if key in seed.columns and key in synthetic.columns:
+        columns = [key, *columns]
+    real, fake = (
+        sample(frame[columns], rows, seed_value).reset_index(drop=True) for frame in (seed, synthetic)
+    )
+    meta = metadata(real, key if key in columns else None)
+    quality_meta = {"columns": {c: v for c, v in meta["columns"].items() if c != key}}
+    without_key = [c for c in columns if c != key]
+    quality = fidelity.quality_report(real[without_key], fake[without_key], quality_meta)
+    quality.pop("column_shape_scores", None)
+    return {"rows": len(real), "quality": quality, "diagnostic": diagnostic_score(real, fake, meta)}
+
+
+def sdmetrics_checks(
+    seed_tables: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame], rows: int, seed: int
+) -> tuple[list[Check], dict]:
+    """An ``info`` check per table: the quality score as the figure, both reports in the detail."""
+    checks, scores = [], {}
+    for table in tables:
+        if table not in seed_tables:
+            continue
+        result = table_scores(seed_tables[table], tables[table], table, rows, seed)
+        scores[table] = result
+        quality, diagnostic = result["quality"], result["diagnostic"]
+        detail = (
+            f"quality {quality['score']:.3f} (shapes {quality['column_shapes']:.3f}, pair trends "
+            f"{quality['column_pair_trends']:.3f}); diagnostic {diagnostic['score']:.3f}"
+        )
+        checks.append(Check("sdmetrics", f"sdmetrics {table}", INFO, quality["score"], None, detail))
+    return checks, scores
