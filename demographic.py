@@ -178,8 +178,11 @@ def fit_state(seed_frame: pd.DataFrame, synthesizer: str, seed: int, epochs: int
     if synthesizer == "gaussian_copula":
         # Positions inside a bracket are close to uniform: a beta fits them better than a normal.
         options["numerical_distributions"] = {"age_position": "beta", "income_position": "beta"}
+    metadata = synth.detect_metadata(frame, DEMOGRAPHICS, sdtypes)
+    if metadata.tables[DEMOGRAPHICS].primary_key is not None:  # detection may take a unique column for a key
+        metadata.remove_primary_key(table_name=DEMOGRAPHICS)
     return synth.fit_synthesizer(
-        frame, synthesizer, seed=seed, table_name=DEMOGRAPHICS, sdtypes=sdtypes, epochs=epochs, **options
+        frame, synthesizer, seed=seed, table_name=DEMOGRAPHICS, metadata=metadata, epochs=epochs, **options
     )
 
 

@@ -165,3 +165,12 @@ def test_weighted_ipf_matches_the_weighted_margin(weights, target):
     result = ipf(np.ones((3, 2)), [Constraint("w", (1,), np.array(target), weight=weight)])
     weighted = (result.joint * weight).sum(axis=0)
     np.testing.assert_allclose(weighted / weighted.sum(), np.array(target) / sum(target), atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", ["ctgan", "tvae"])
+def test_neural_synthesizers_produce_consistent_rows(kind):
+    frames = demographic.generate_demographics(["WY"], 100, kind, 3, epochs=1, seed_rows_per_state=300)
+    frame = frames["WY"]
+    assert len(frame) == 100 and list(frame.columns) == list(demographic.COLUMNS)
+    assert (frame["age"] >= 18).all()
+    assert (frame["income_bracket"] == population.income_bracket(frame["household_income"])).all()
