@@ -274,7 +274,10 @@ def analyse_attribute(
             labels.iloc[valid], predicted[valid], is_privileged.iloc[valid],
             pd.Series(predicted[test]), is_privileged.iloc[test], seed,
         )  # fmt: skip
-        postprocessed = _odds(labels.iloc[test], post, is_privileged.iloc[test])
+        if isinstance(post, str):
+            postprocessed = {"skipped": post}
+        else:
+            postprocessed = _odds(labels.iloc[test], post, is_privileged.iloc[test])
         summary["mitigation"] = {
             "reweighing": after | {"verdicts": verdicts(after)},
             "eq_odds_postprocessing": postprocessed | {"verdicts": verdicts(postprocessed)},
@@ -438,6 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             if summary["flagged_groups"]:
                 line += f" (flagged: {', '.join(summary['flagged_groups'])})"
+            if summary["inconclusive_groups"]:
+                line += f" (inconclusive: {', '.join(summary['inconclusive_groups'])})"
             if "mitigation" in summary:
                 line += f"; reweighed DI {summary['mitigation']['reweighing']['disparate_impact']}"
             print(line)

@@ -19,6 +19,7 @@ import fairness
 from utils import fairness_metrics as fm
 from utils import storage
 from utils.bias import Bias
+from utils.cli import run_main
 
 SMALL_BUILD = {
     "states": ["NY"],
@@ -200,24 +201,36 @@ def test_verdict_rules():
 
 
 # --- the command line ---------------------------------------------------------------------------
-def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "fairness.py", *args], capture_output=True, text=True, check=False)
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    """Run ``fairness.main`` through ``run_main`` in-process: (exit code, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(fairness.main, [*args, "--quiet"])
+    return exit_info.value.code, capsys.readouterr().err
 
 
 def test_cli_missing_folder_is_one_line_exit_2(tmp_path):
-    result = _run("--data-dir", str(tmp_path / "nope"), "--quiet")
+    result = subprocess.run(
+        [sys.executable, "fairness.py", "--data-dir", str(tmp_path / "nope"), "--quiet"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
 
 
-def test_cli_absent_protected_attribute_is_one_line_exit_2(unbiased_dir, tmp_path):
-    shutil.copytree(unbiased_dir, tmp_path / "data")
-    demographics = tmp_path / "data" / "NY_demographics.csv"
-    storage.write_table(pd.read_csv(demographics).drop(columns=["race_ethnicity"]), demographics)
-    result = _run("--data-dir", str(tmp_path / "data"), "--protected", "race_ethnicity", "--quiet")
-    assert result.returncode == 2 and "race_ethnicity" in result.stderr
-    assert result.stderr.strip().count("\n") == 0
-    result = _run("--data-dir", unbiased_dir, "--outcome", "revenue", "--quiet")
-    assert result.returncode == 2 and "unknown outcome" in result.stderr
-    result = _run("--data-dir", unbiased_dir, "--protected", "religion", "--quiet")
-    assert result.returncode == 2 and "unknown protected attribute" in result.stderr
+def test_cli_bad_input_is_one_line_exit_2(unbiased_dir, tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("engagements.csv", "transactions.csv"):
+        shutil.copy(Path(unbiased_dir) / name, folder / name)
+    demographics = pd.read_csv(Path(unbiased_dir) / "NY_demographics.csv").drop(columns=["race_ethnicity"])
+    storage.write_table(demographics, folder / "NY_demographics.csv")
+    code, err = _cli(capsys, "--data-dir", str(folder), "--protected", "race_ethnicity")
+    assert code == 2 and "race_ethnicity" in err and err.strip().count("\n") == 0
+    code, err = _cli(capsys, "--data-dir", unbiased_dir, "--outcome", "revenue")
+    assert code == 2 and "unknown outcome" in err
+    code, err = _cli(capsys, "--data-dir", unbiased_dir, "--protected", "religion")
+    assert code == 2 and "unknown protected attribute" in err
+    code, _ = _cli(
+        capsys, "--data-dir", str(folder), "--protected", "gender", "--report-dir", str(tmp_path / "r")
+    )
+    assert code == 0 and (tmp_path / "r" / "fairness_converted.json").exists()

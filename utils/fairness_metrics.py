@@ -134,16 +134,28 @@ def eq_odds_postprocess(
     predicted: pd.Series,
     privileged: pd.Series,
     seed: int,
-) -> np.ndarray:
-    """aif360 ``EqOddsPostprocessing``: fit on one labelled split, return adjusted ``predicted`` labels."""
+) -> np.ndarray | str:
+    """aif360 ``EqOddsPostprocessing``: fit on one labelled split, return adjusted ``predicted`` labels.
+
+    Returns a reason (str) instead when the linear program is undefined: a side of the fitting split
+    whose outcome or prediction takes a single value (e.g. every privileged customer targeted).
+    """
     with _quiet_imports():
         from aif360.algorithms.postprocessing import EqOddsPostprocessing
 
+    side = np.asarray(fit_privileged, dtype=bool)
+    for name, values in (("outcome", np.asarray(fit_labels)), ("prediction", np.asarray(fit_predicted))):
+        if len(np.unique(values[side])) < 2 or len(np.unique(values[~side])) < 2:
+            return f"not applicable: the {name} takes one value in a group of the fitting split"
     truth = binary_dataset(fit_labels, fit_privileged)
     fitted = truth.copy()
     fitted.labels = np.asarray(fit_predicted, dtype=float).reshape(-1, 1)
     post = EqOddsPostprocessing(unprivileged_groups=UNPRIVILEGED, privileged_groups=PRIVILEGED, seed=seed)
-    post.fit(truth, fitted)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        try:
+            post.fit(truth, fitted)
+        except ValueError as error:  # scipy's linprog rejects a degenerate problem
+            return f"not applicable: {error}"
     target = binary_dataset(predicted, privileged)  # labels are the predictions to adjust
     return post.predict(target).labels.ravel().astype(bool)
 
