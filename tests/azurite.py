@@ -34,6 +34,7 @@ class Azurite:
 
     endpoint: str
     pid: int
+    key: str = KEY
 
     def env(self, key: str = KEY) -> dict[str, str]:
         """The environment variables that point the project at this emulator."""

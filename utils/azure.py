@@ -32,6 +32,7 @@ SCHEMES = ("az", "abfs")
 ENVIRONMENTS = ("development", "production")
 TIMEOUT_S = 60  # server-side and read timeout of one blob operation
 CONNECT_TIMEOUT_S = 10
+RETRIES = 2  # the SDK's default (3 retries from a 15 s back-off) hangs for minutes on a bad endpoint
 _AUTH_CODES = {"AuthenticationFailed", "AuthorizationFailure", "AuthorizationPermissionMismatch"}
 
 # The SDK logs every request at INFO; keep our step logs readable (headers are redacted anyway).
@@ -114,18 +115,39 @@ def split_url(url: str) -> tuple[str, str]:
 
 
 def filesystem(config: AzureConfig | None = None):
-    """An adlfs ``AzureBlobFileSystem`` for ``config`` (default: :func:`load_config`), cached per config."""
-    from adlfs import AzureBlobFileSystem
-
+    """An adlfs filesystem for ``config`` (default: :func:`load_config`), cached per config by fsspec."""
     config = config or load_config()
     try:
-        return AzureBlobFileSystem(**config.storage_options())
+        return _filesystem_class()(**config.storage_options())
     except ValueError as error:  # adlfs wraps connection-string problems in ValueError
         raise UserError(
             f"cannot set up Azure storage for account {config.account_name}: {type(error).__name__}"
         ) from None
 
 
+def _filesystem_class():
+    """adlfs' filesystem whose service client has short timeouts and a short retry back-off."""
+    from adlfs import AzureBlobFileSystem
+    from azure.storage.blob.aio import BlobServiceClient, ExponentialRetry
+
+    class BoundedAzureBlobFileSystem(AzureBlobFileSystem):
+        def do_connect(self):
+            retry = ExponentialRetry(
+                initial_backoff=1, increment_base=2, retry_total=RETRIES, random_jitter_range=1
+            )
+            self.service_client = BlobServiceClient.from_connection_string(
+                self.connection_string,
+                retry_policy=retry,
+                connection_timeout=CONNECT_TIMEOUT_S,
+                read_timeout=TIMEOUT_S,
+            )
+
+    global _FILESYSTEM_CLASS
+    _FILESYSTEM_CLASS = _FILESYSTEM_CLASS or BoundedAzureBlobFileSystem
+    return _FILESYSTEM_CLASS
+
+
+_FILESYSTEM_CLASS = None
 _containers: set[tuple[str, str, str]] = set()
 
 
