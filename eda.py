@@ -255,6 +255,8 @@ def eda_reports(
             data_dir, name, report_dir, seed=seed, minimal=minimal, sample=sample, quiet=quiet
         )
     summary = pd.DataFrame(rows)
+    if "seed_rows" in summary:
+        summary["seed_rows"] = summary["seed_rows"].astype("Int64")
     index = storage.write_text(index_html(summary), storage.join(report_dir, "index.html"))
     log.info("wrote %d reports, index at %s", len(summary), index)
     return summary

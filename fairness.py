@@ -71,8 +71,8 @@ def load_customers(data_dir: str | os.PathLike, protected: Sequence[str]) -> pd.
     for column in GROUP_COLUMNS:  # an attribute nobody asked for may be absent: keep outcomes working
         if column not in demographics.columns:
             demographics[column] = "unknown"
-    engagements = datasets.load_dataset(data_dir, "engagements")[["customer_id", "event_type"]]
-    transactions = datasets.load_dataset(data_dir, "transactions")[["customer_id", "amount"]]
+    engagements = datasets.load_dataset(data_dir, "engagements", columns=["customer_id", "event_type"])
+    transactions = datasets.load_dataset(data_dir, "transactions", columns=["customer_id", "amount"])
     customers = customer_outcomes(demographics, engagements, transactions)
     extra = demographics.drop(columns=[c for c in GROUP_COLUMNS if c != "customer_id"])
     customers = customers.merge(extra.astype({"customer_id": str}), on="customer_id", how="left")
