@@ -42,7 +42,7 @@ def table(frame: pd.DataFrame | list[dict], status_column: str | None = None, li
         cells = []
         for column, value in record.items():
             if isinstance(value, float):
-                value = f"{value:.4f}"
+                value = "" if value != value else f"{value:.4g}"  # NaN (no figure) as blank
             css = f' class="{_esc(value)}"' if column == status_column else ""
             cells.append(f"<td{css}>{_esc(value)}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")

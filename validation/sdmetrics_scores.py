@@ -7,6 +7,7 @@ own scales are not calibrated to this data, our distribution and correlation che
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import pandas as pd
@@ -52,6 +53,15 @@ def diagnostic_score(real: pd.DataFrame, synthetic: pd.DataFrame, meta: dict) ->
     }
 
 
+def _finite(scores: dict) -> dict:
+    """NaN scores (SDMetrics gives NaN where a property has nothing to score) as None."""
+    return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in scores.items()}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
 def table_scores(seed: pd.DataFrame, synthetic: pd.DataFrame, table: str, rows: int, seed_value: int) -> dict:
     """Quality and diagnostic reports of one table (keys kept for the diagnostic's key checks)."""
     key = KEYS.get(table)
@@ -66,7 +76,8 @@ def table_scores(seed: pd.DataFrame, synthetic: pd.DataFrame, table: str, rows: 
     without_key = [c for c in columns if c != key]
     quality = fidelity.quality_report(real[without_key], fake[without_key], quality_meta)
     quality.pop("column_shape_scores", None)
-    return {"rows": len(real), "quality": quality, "diagnostic": diagnostic_score(real, fake, meta)}
+    diagnostic = diagnostic_score(real, fake, meta)
+    return {"rows": len(real), "quality": _finite(quality), "diagnostic": _finite(diagnostic)}
 
 
 def sdmetrics_checks(
@@ -81,8 +92,8 @@ def sdmetrics_checks(
         scores[table] = result
         quality, diagnostic = result["quality"], result["diagnostic"]
         detail = (
-            f"quality {quality['score']:.3f} (shapes {quality['column_shapes']:.3f}, pair trends "
-            f"{quality['column_pair_trends']:.3f}); diagnostic {diagnostic['score']:.3f}"
+            f"quality {_fmt(quality['score'])} (shapes {_fmt(quality['column_shapes'])}, pair trends "
+            f"{_fmt(quality['column_pair_trends'])}); diagnostic {_fmt(diagnostic['score'])}"
         )
         checks.append(Check("sdmetrics", f"sdmetrics {table}", INFO, quality["score"], None, detail))
     return checks, scores

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,9 +91,15 @@ def validate(
     check_positive(sample_rows, "sample rows")
     steps = tqdm(total=8, desc="validate", unit="step", disable=not progress)
 
+    timings: dict[str, float] = {}
+    clock = [time.perf_counter(), "loading"]
+
     def step(name: str) -> None:
+        now = time.perf_counter()
         if name != "loading":
+            timings[clock[1]] = round(now - clock[0], 3)
             steps.update(1)
+        clock[:] = [now, name]
         steps.set_postfix_str(name)
         log.info("%s", name)
 
@@ -113,12 +120,17 @@ def validate(
         check, distances = distributions.seed_distances(seed_frame, frame, name)
         checks.append(check)
         distance_frames.append(distances)
-        if html and len(distances):
-            left, right = sample(seed_frame, sample_rows, seed), sample(frame, sample_rows, seed)
+    if html:  # one figure per table (demographics: all states together, the census figures are per state)
+        for name in [n for n in constants.TABLES if n in tables and n in seed_data.tables]:
+            left, right = (
+                sample(seed_data.tables[name], sample_rows, seed),
+                sample(tables[name], sample_rows, seed),
+            )
+            _, distances = distributions.seed_distances(left, right, name)
             figures["distributions"].append((name, plots.distribution_figure(left, right, distances)))
 
     step("census")
-    census_frames = []
+    census_frames, shares = [], {}
     demographics = tables["demographics"]
     for state in synthetic.states:
         rows = demographics[demographics["state"] == state]
@@ -126,8 +138,9 @@ def validate(
         checks.append(check)
         census_frames.append(comparison)
         if html:
-            shares = distributions.census_shares(rows, state)
-            figures["census"].append((f"census {state}", plots.census_figure(shares, state)))
+            shares[state] = distributions.census_shares(rows, state)
+    if html and shares:
+        figures["census"].append(("census vs synthetic marginals", plots.census_figure(shares)))
 
     step("correlations")
     correlation_checks, pairs = correlations.correlation_checks(seed_data.tables, tables, sample_rows, seed)
@@ -184,6 +197,7 @@ def validate(
             "sample_rows": sample_rows,
             "sdmetrics_rows": constants.VALIDATION_SDMETRICS_ROWS,
             "seed": seed,
+            "report_dir": None if report_dir is None else str(report_dir),
         },
         "summary": summary(checks),
         "checks": [check.to_dict() for check in checks],
@@ -197,14 +211,15 @@ def validate(
     }
     if report_dir is not None:
         storage.ensure_dir(report_dir)
-        text = json.dumps(report, indent=2, default=str) + "\n"
+        text = json.dumps(report, indent=2, default=str, allow_nan=False) + "\n"
         storage.write_text(text, storage.join(report_dir, REPORT_JSON))
         if html:
             page = report_html.render(report, figures)
             storage.write_text(page, storage.join(report_dir, REPORT_HTML))
     steps.update(1)
     steps.close()
-    return report
+    timings["report"] = round(time.perf_counter() - clock[0], 3)
+    return report | {"timings": timings}  # wall times stay out of the written (reproducible) report
 
 
 def console_table(report: dict) -> str:
