@@ -24,30 +24,53 @@ import pandas as pd
 
 import constants
 from utils import fidelity, privacy, storage, synth, synth_report
-from utils.cli import UserError, base_parser, check_positive, check_synthesizer, run_main, setup_logging
+from utils.cli import (
+    UserError,
+    base_parser,
+    check_positive,
+    check_synthesizer,
+    run_main,
+    setup_logging,
+    split_list,
+)
 from utils.prepare import PreparedTable, prepare_table, restore_table
 from utils.public_tables import load_public
 from utils.utility import tstr_utility
 
 log = logging.getLogger("synthesize")
+COPULA_DISTRIBUTIONS = ("truncnorm", "beta", "norm", "gamma", "uniform", "gaussian_kde")
 
 
-def load_input(path: str) -> pd.DataFrame:
-    """The input table: ``public:NAME`` or a CSV / Parquet path or URL."""
+def load_input(path: str, cache_dir: str | None = None) -> pd.DataFrame:
+    """The input table: ``public:NAME``, or a CSV / Parquet path or ``az://`` URL read by DataLoader.
+
+    DataLoader's category and Arrow string dtypes become plain objects: SDV and the metrics expect them.
+    """
+    from data_loader import DataLoader
+
     if path.startswith("public:"):
         return load_public(path.split(":", 1)[1])
-    try:
-        return storage.read_table(path)
-    except pd.errors.EmptyDataError:
-        raise UserError(f"{path} is empty: nothing to synthesize") from None
+    if not storage.is_remote(path) and os.path.exists(path) and os.path.getsize(path) == 0:
+        raise UserError(f"{path} is empty: nothing to synthesize")
+    frame = DataLoader(cache_dir=cache_dir).load(path)
+    text = [c for c in frame.columns if frame[c].dtype.kind not in "iufbM"]
+    return frame.astype({c: object for c in text}).replace({pd.NA: np.nan})
 
 
 def split_holdout(
-    frame: pd.DataFrame, share: float, seed: int, target: str | None
+    frame: pd.DataFrame, share: float, seed: int, target: str | None, groups: pd.Series | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training and holdout rows, stratified by ``target`` where every class has two rows or more."""
-    from sklearn.model_selection import train_test_split
+    """Training and holdout rows, stratified by ``target`` where every class has two rows or more.
 
+    With ``groups`` (aligned with ``frame``), rows of one group (e.g. one leader's rater groups) all
+    fall on the same side, so the holdout holds unseen people, not their other rows.
+    """
+    from sklearn.model_selection import GroupShuffleSplit, train_test_split
+
+    if groups is not None:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=share, random_state=seed % 2**32)
+        train_index, test_index = next(splitter.split(frame, groups=groups.to_numpy()))
+        return frame.iloc[np.sort(train_index)], frame.iloc[np.sort(test_index)]
     strata = None
     if target is not None and frame[target].value_counts().min() >= 2:
         strata = frame[target].astype(str)
@@ -56,22 +79,30 @@ def split_holdout(
 
 
 def fit_model(
-    prepared: PreparedTable, training: pd.DataFrame, kind: str, *, seed, target, epochs, conditional
+    prepared: PreparedTable, training: pd.DataFrame, kind: str, *, seed, condition_on, epochs, distribution
 ):
-    """Fit ``kind`` on the prepared training rows; per target class for the copula when ``conditional``."""
-    if conditional and target is not None:
+    """Fit ``kind`` on the prepared training rows; per class of the ``condition_on`` columns if any."""
+    options = {"default_distribution": distribution} if kind == "gaussian_copula" else {}
+    if condition_on:
         return synth.fit_conditional_synthesizer(
             training,
             kind,
-            target,
+            condition_on,
             seed=seed,
             metadata=prepared.metadata,
             table_name=prepared.table_name,
             min_rows=constants.SYNTH_MIN_CLASS_ROWS,
             epochs=epochs,
+            **options,
         )
     return synth.fit_synthesizer(
-        training, kind, seed=seed, table_name=prepared.table_name, metadata=prepared.metadata, epochs=epochs
+        training,
+        kind,
+        seed=seed,
+        table_name=prepared.table_name,
+        metadata=prepared.metadata,
+        epochs=epochs,
+        **options,
     )
 
 
@@ -132,22 +163,37 @@ def synthesize(
     epochs: int | None = None,
     conditional: bool = True,
     input_name: str = "table",
+    group: str | None = None,
+    condition_on: Sequence[str] = (),
+    distribution: str = constants.SYNTH_COPULA_DISTRIBUTION,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Synthesize ``frame``: the copy (input's shape), the report, and the (editable) metadata dict.
 
     The report also carries ``_dcr`` (raw distance arrays for the charts); :func:`main` removes it.
     """
     check_synthesizer(synthesizer)
+    if distribution not in COPULA_DISTRIBUTIONS:
+        raise UserError(
+            f"unknown --distribution {distribution!r}: choose one of {', '.join(COPULA_DISTRIBUTIONS)}"
+        )
     if not 0 < holdout < 1:
         raise UserError(f"--holdout must be between 0 and 1, got {holdout}")
+    if group is not None and group not in frame.columns:
+        raise UserError(f"group column {group!r} is not in the table")
     prepared = prepare_table(frame, metadata=metadata, target=target)
-    training, held_out = split_holdout(prepared.frame, holdout, seed, target)
+    groups = frame[group].reset_index(drop=True) if group else None
+    training, held_out = split_holdout(prepared.frame, holdout, seed, target, groups)
     rows = rows or len(training)
     check_positive(rows, "--rows")
-    conditional = conditional and target is not None and synthesizer == "gaussian_copula"
+    missing = [c for c in condition_on if c not in prepared.frame.columns]
+    if missing:
+        raise UserError(f"cannot condition on {', '.join(missing)}: not a (non-id) column of the table")
+    by = list(dict.fromkeys([target, *condition_on] if target else condition_on))
+    if not (conditional and synthesizer == "gaussian_copula"):
+        by = []
     started = time.perf_counter()
     model = fit_model(
-        prepared, training, synthesizer, seed=seed, target=target, epochs=epochs, conditional=conditional
+        prepared, training, synthesizer, seed=seed, condition_on=by, epochs=epochs, distribution=distribution
     )
     sampled = synth.sample_synthesizer(model, rows, seed=seed)
     log.info("fitted and sampled %s rows in %.1f s", f"{rows:,}", time.perf_counter() - started)
@@ -155,10 +201,12 @@ def synthesize(
     report = {
         "input": input_name,
         "synthesizer": synthesizer,
-        "conditioned_on_target": conditional,
+        "conditioned_on": by,
+        "copula_distribution": distribution if synthesizer == "gaussian_copula" else None,
         "seed": seed,
         "epochs": epochs,
         "target": target,
+        "group": group,
         "rows": {"input": len(frame), "training": len(training), "holdout": len(held_out), "synthetic": rows},
         "preparation": {
             "columns": {
@@ -218,6 +266,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="SDV metadata JSON: used if it exists, else the detected one is saved there",
     )
+    parser.add_argument(
+        "--group",
+        default=None,
+        help="rows sharing this column (e.g. leader_id) stay on one side of the holdout",
+    )
+    parser.add_argument(
+        "--condition-on",
+        default="",
+        help="comma-separated categorical columns the copula is also fitted per class of (e.g. rater_group)",
+    )
+    parser.add_argument(
+        "--distribution",
+        default=constants.SYNTH_COPULA_DISTRIBUTION,
+        help="copula marginals: truncnorm, beta (SDV's default), norm, gamma, uniform, gaussian_kde",
+    )
+    parser.add_argument("--cache-dir", default=None, help="DataLoader's Parquet cache (default: none)")
     parser.add_argument("--report-dir", default=None, help="folder of the report (default: beside --output)")
     parser.add_argument(
         "--no-conditioning",
@@ -233,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.rows is not None:
         check_positive(args.rows, "--rows")
     metadata_path = args.metadata or sibling(args.output, ".metadata.json")
-    frame = load_input(args.input)
+    frame = load_input(args.input, args.cache_dir)
     log.info("read %s rows × %s columns from %s", f"{len(frame):,}", frame.shape[1], args.input)
     synthetic, report, metadata = synthesize(
         frame,
@@ -246,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs=args.epochs,
         conditional=not args.no_conditioning,
         input_name=args.input,
+        group=args.group,
+        condition_on=split_list(args.condition_on),
+        distribution=args.distribution,
     )
     arrays = report.pop("_dcr")
     images = synth_report.charts(report, arrays["training"], arrays["holdout"])
