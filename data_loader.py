@@ -265,12 +265,12 @@ class DataLoader:
             table = None
             if whole:
                 _select(parquet.schema_arrow.empty_table(), columns, source.path)  # unknown columns
-                table = pq.read_table(
+                table = pq.ParquetFile(
                     entry,
-                    columns=None if columns is None else list(columns),
+                    memory_map=True,
                     read_dictionary=[name for name in meta["categories"] if name in names],
                     page_checksum_verification=True,
-                )
+                ).read(columns=None if columns is None else list(columns))
         except DataLoaderError:
             raise
         except Exception as error:  # any failure to read back means the entry cannot be trusted
@@ -295,6 +295,7 @@ class DataLoader:
                     table.replace_schema_metadata({_METADATA_KEY: meta}),
                     temporary,
                     compression="lz4",
+                    use_dictionary=categories,  # plain pages decode fastest for the other columns
                     row_group_size=ROW_GROUP_ROWS,
                     write_page_checksum=True,
                 )
