@@ -12,10 +12,11 @@ Each repeat runs in one fresh Python process, in this order:
 Times are of the call alone (imports excluded); the table shows the median over ``--repeats`` and the
 median of the per-repeat ratios to ``pd.read_csv`` (steps of one repeat share the machine's load).
 CPU time (all threads, ``time.process_time``) is shown too: the machine is shared, and CPU time is
-less sensitive to other processes than wall time. Peak memory is the process's peak resident set size during the call minus its size just before
-(``VmHWM`` reset through ``/proc/self/clear_refs``, minus ``VmRSS``): it sees pyarrow's allocations,
-which ``tracemalloc`` does not. Bars: warm >= 10x faster than ``pd.read_csv``, cold at most 1.5x
-slower. The CSV has the contracts' transactions columns.
+less sensitive to other processes than wall time. Peak memory is the process's peak resident set
+size during the call minus its size just before (``VmHWM`` reset through ``/proc/self/clear_refs``,
+minus ``VmRSS``): it sees pyarrow's allocations, which ``tracemalloc`` does not. Bars: warm >= 10x
+faster than ``pd.read_csv``, cold at most 1.5x slower. The CSV has the contracts' transactions
+columns.
 
     python -m bench.bench_data_loader [--rows 1000000] [--repeats 5]
 """
