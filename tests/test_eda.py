@@ -8,67 +8,46 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import build_dataset
 import constants
 import eda
-from utils import browser, storage
+from utils import browser
 
-SMALL_THRESHOLDS = {"EDA_SAMPLE_ABOVE_ROWS": 2_000, "EDA_SAMPLE_ROWS": 1_000, "EDA_MINIMAL_ABOVE_ROWS": 2_500}
-
-
-def demographics(n: int, seed: int, state: str) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    age = rng.integers(18, 90, n)
-    return pd.DataFrame(
-        {
-            "customer_id": [f"{state}-{i:07d}" for i in range(n)],
-            "state": state,
-            "age": age,
-            "age_group": pd.cut(age, [17, 24, 34, 44, 54, 64, 74, 200], labels=False).astype(str),
-            "gender": rng.choice(["male", "female"], n),
-            "household_income": rng.lognormal(11, 0.6, n).round(),
-            "urban_rural": rng.choice(["urban", "rural"], n),
-        }
-    )
-
-
-def engagements(n: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    stamps = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 3e7, n), unit="s")
-    return pd.DataFrame(
-        {
-            "engagement_id": [f"E{i:08d}" for i in range(n)],
-            "customer_id": [f"NY-{i:07d}" for i in rng.integers(0, 400, n)],
-            "campaign_id": [f"C{i:03d}" for i in rng.integers(0, 12, n)],
-            "timestamp": stamps.strftime("%Y-%m-%d %H:%M:%S"),
-            "event_type": rng.choice(["impression", "click", "conversion"], n, p=[0.8, 0.15, 0.05]),
-            "device": rng.choice(["mobile", "desktop", "tablet"], n),
-        }
-    )
-
-
-def write_folder(folder: Path, scale: int, seed: int) -> None:
-    for state in ("NY", "CA"):
-        storage.write_table(demographics(scale // 8, seed, state), folder / f"{state}_demographics.csv")
-    storage.write_table(engagements(scale, seed), folder / "engagements.csv")
+SMALL_BUILD = {
+    "states": ["NY"],
+    "rows_per_state": 1_000,
+    "seed_customers": 600,
+    "demographic_seed_rows": 1_000,
+}
+DATASETS = ["demographics", "engagements"]
 
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory) -> Path:
+    """The real chain (build_dataset) at a small size: tables plus the seed samples under seed/."""
     folder = tmp_path_factory.mktemp("eda_data")
-    write_folder(folder, 3_200, seed=1)
-    write_folder(folder / "seed", 1_600, seed=2)
+    with pytest.MonkeyPatch.context() as patch:  # build_dataset does not forward demographic_seed_rows yet
+        patch.setattr(constants, "DEMOGRAPHIC_SEED_ROWS_PER_STATE", SMALL_BUILD["demographic_seed_rows"])
+        build_dataset.build_dataset(seed=5, out_dir=str(folder), validate=False, **SMALL_BUILD)
     return folder
 
 
 @pytest.fixture(scope="module")
-def eda_run(data_dir, tmp_path_factory):
-    """eda_reports on the small folder, thresholds lowered so engagements count as a large table."""
+def thresholds(data_dir) -> dict[str, int]:
+    """Thresholds that make engagements a "large" table here and leave demographics small."""
+    rows = len(pd.read_csv(data_dir / "engagements.csv", usecols=["engagement_id"]))
+    assert rows > 2_000, rows
+    return {"EDA_SAMPLE_ABOVE_ROWS": rows - 1, "EDA_SAMPLE_ROWS": 1_000, "EDA_MINIMAL_ABOVE_ROWS": rows - 1}
+
+
+@pytest.fixture(scope="module")
+def eda_run(data_dir, thresholds, tmp_path_factory):
+    """eda_reports on the small build, thresholds lowered so engagements count as a large table."""
     connections: list = []
 
     def refuse(self, address, *args):
@@ -77,10 +56,10 @@ def eda_run(data_dir, tmp_path_factory):
 
     report_dir = tmp_path_factory.mktemp("eda_reports")
     with pytest.MonkeyPatch.context() as patch:
-        for name, value in SMALL_THRESHOLDS.items():
+        for name, value in thresholds.items():
             patch.setattr(constants, name, value)
         patch.setattr(socket.socket, "connect", refuse)
-        summary = eda.eda_reports(data_dir, report_dir=report_dir, quiet=True)
+        summary = eda.eda_reports(data_dir, DATASETS, report_dir=report_dir, quiet=True)
     return summary, report_dir, connections
 
 
@@ -106,12 +85,12 @@ def test_large_table_is_sampled_in_minimal_mode_and_says_so(eda_run):
     summary, report_dir, _ = eda_run
     rows = summary.set_index(["dataset", "report"])
     small, large = rows.loc[("demographics", "profile")], rows.loc[("engagements", "profile")]
-    assert not small["minimal"] and small["profiled_rows"] == small["rows"] == 800
-    assert large["minimal"] and large["rows"] == 3_200 and large["profiled_rows"] == 1_000
+    assert not small["minimal"] and small["profiled_rows"] == small["rows"] == 1_000
+    assert large["minimal"] and large["rows"] > 2_000 and large["profiled_rows"] == 1_000
     title = re.search(r"<title>(.*?)</title>", (report_dir / "engagements.html").read_text()).group(1)
-    assert "minimal profile" in title and "sample of 1,000 of 3,200 rows" in title
+    assert "minimal profile" in title and f"sample of 1,000 of {large['rows']:,} rows" in title
     title = re.search(r"<title>(.*?)</title>", (report_dir / "demographics.html").read_text()).group(1)
-    assert "full profile, all 800 rows" in title
+    assert "full profile, all 1,000 rows" in title
 
 
 def test_index_links_every_report(eda_run):
@@ -144,7 +123,9 @@ def test_plan_profile(rows, sample, minimal):
 
 
 def test_sample_is_reproducible_and_parses_dates():
-    frame = engagements(500, seed=3)
+    frame = pd.DataFrame(
+        {"engagement_id": [f"E{i:04d}" for i in range(500)], "timestamp": ["2024-03-01 10:00:00"] * 500}
+    )
     first, second, other = (eda.prepare(frame, 100, seed) for seed in (5, 5, 6))
     pd.testing.assert_frame_equal(first, second)
     assert not first["engagement_id"].equals(other["engagement_id"])

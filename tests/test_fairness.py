@@ -36,7 +36,9 @@ OUTCOME = "targeted"
 
 def build(folder: Path, bias: Bias | None) -> str:
     """The real chain (build_dataset) at a small size, validation off."""
-    build_dataset.build_dataset(seed=7, out_dir=str(folder), bias=bias, validate=False, **SMALL_BUILD)
+    with pytest.MonkeyPatch.context() as patch:  # build_dataset does not forward demographic_seed_rows yet
+        patch.setattr(constants, "DEMOGRAPHIC_SEED_ROWS_PER_STATE", SMALL_BUILD["demographic_seed_rows"])
+        build_dataset.build_dataset(seed=7, out_dir=str(folder), bias=bias, validate=False, **SMALL_BUILD)
     return str(folder)
 
 
