@@ -245,16 +245,19 @@ def analyse_attribute(
     features: pd.DataFrame,
     attribute: str,
     outcome: str,
+    predicted: np.ndarray,
     *,
     seed: int,
     mitigate: bool,
 ) -> tuple[dict, list[dict], pd.Series | None]:
-    """Parity, equalized odds and (optionally) mitigation for one attribute: summary, group rows, weights."""
+    """Parity, equalized odds of ``predicted`` and (optionally) mitigation for one attribute.
+
+    Returns the attribute's summary, its group rows and (with ``mitigate``) the reweighing weights.
+    """
     labels = customers[outcome].astype(bool)
     groups = customers[attribute].astype(str)
     privileged, reason = choose_privileged(labels, groups)
     train, valid, test = split_customers(len(customers), seed)
-    predicted = fit_predict(features, labels, train)
     is_privileged = groups == privileged
     pooled = fm.parity(labels, is_privileged)
     pooled |= _odds(labels.iloc[test], predicted[test], is_privileged.iloc[test])
@@ -304,6 +307,9 @@ def fairness_analysis(
     if outcome not in OUTCOMES:
         raise UserError(f"unknown outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}")
     features = feature_matrix(customers)
+    train, _, _ = split_customers(len(customers), seed)
+    log.info("training the outcome classifier on %d customers, %d features", len(train), features.shape[1])
+    predicted = fit_predict(features, customers[outcome].astype(bool), train)
     report = {
         "outcome": outcome,
         "customers": len(customers),
@@ -317,7 +323,7 @@ def fairness_analysis(
     for attribute in protected:
         log.info("%s: parity, equalized odds%s", attribute, " and mitigation" if mitigate else "")
         summary, group_table, weight = analyse_attribute(
-            customers, features, attribute, outcome, seed=seed, mitigate=mitigate
+            customers, features, attribute, outcome, predicted, seed=seed, mitigate=mitigate
         )
         report["attributes"][attribute] = summary
         rows += group_table
