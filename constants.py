@@ -102,7 +102,8 @@ FEEDBACK360_ALL_RATERS_MIN = 4
 # A distance fails only beyond max(tolerance, NOISE_FACTOR x the distance sampling noise alone is
 # expected to give with this many rows): small tables are not failed for being small.
 VALIDATION_NOISE_FACTOR = 2.5
-VALIDATION_SAMPLE_ROWS = 30_000  # rows (seeded sample) per table for correlations and plots
+VALIDATION_SAMPLE_ROWS = 20_000  # rows (seeded sample) per table for correlations and plots
+VALIDATION_DISTANCE_ROWS = 200_000  # rows (seeded sample) per table for the KS / TVD distances
 VALIDATION_SDMETRICS_ROWS = 2_000  # rows per table for the SDMetrics quality and diagnostic reports
 VALIDATION_MAX_CATEGORIES = 50  # a text column with more distinct values is an identifier, not compared
 # Marginals of the copula: SDV's default "beta" fit fails on bounded Likert means (measured shape
