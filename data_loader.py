@@ -151,7 +151,7 @@ class DataLoader:
         self.storage_options = dict(storage_options or {})
         self.block_size = block_size
         self.stats: Counter = Counter()
-        self._memory: OrderedDict[tuple, tuple[pd.DataFrame, int]] = OrderedDict()
+        self._memory: OrderedDict[tuple, tuple[pa.Table, list[str], int]] = OrderedDict()
         self.cache_dir = _usable_cache_dir(cache_dir)
 
     def __repr__(self) -> str:
@@ -178,7 +178,8 @@ class DataLoader:
         if memory_key in self._memory:
             self._memory.move_to_end(memory_key)
             self.stats["memory_hits"] += 1
-            return self._memory[memory_key][0].copy()
+            table, categories, _ = self._memory[memory_key]
+            return _to_pandas(table, categories)  # a new DataFrame: callers cannot change the cache
         cached = self._read_cache(source, options, columns, whole=True)
         if cached is not None:
             table, categories = cached
@@ -188,8 +189,8 @@ class DataLoader:
             if self.cache_dir is not None and (source.format == "csv" or storage.is_remote(source.path)):
                 self._write_cache(source, options, table, categories)
             table = _select(table, columns, source.path)
-        frame = _to_pandas(table, categories)
-        return frame.copy() if self._remember(memory_key, frame, table.nbytes) else frame
+        self._remember(memory_key, table, categories)
+        return _to_pandas(table, categories)
 
     def iter_chunks(
         self,
@@ -292,7 +293,7 @@ class DataLoader:
             os.close(handle)
             try:
                 pq.write_table(
-                    table.replace_schema_metadata({_METADATA_KEY: meta}),
+                    _cache_layout(table, categories).replace_schema_metadata({_METADATA_KEY: meta}),
                     temporary,
                     compression="lz4",
                     use_dictionary=categories,  # plain pages decode fastest for the other columns
@@ -310,16 +311,15 @@ class DataLoader:
             if stale.name.split("-")[1] != source.key:  # an older version of this source
                 stale.unlink(missing_ok=True)
 
-    def _remember(self, key: tuple, frame: pd.DataFrame, nbytes: int) -> bool:
-        """Keep ``frame`` in the LRU memory cache if it fits the bounds; True if kept."""
-        if self.memory_cache_items <= 0 or nbytes > self.memory_cache_bytes:
-            return False
-        self._memory[key] = (frame, nbytes)
+    def _remember(self, key: tuple, table: pa.Table, categories: list[str]) -> None:
+        """Keep the (immutable) Arrow table in the LRU memory cache if it fits the bounds."""
+        if self.memory_cache_items <= 0 or table.nbytes > self.memory_cache_bytes:
+            return
+        self._memory[key] = (table, categories, table.nbytes)
         while len(self._memory) > self.memory_cache_items or (
-            sum(size for _, size in self._memory.values()) > self.memory_cache_bytes
+            sum(size for *_, size in self._memory.values()) > self.memory_cache_bytes
         ):
             self._memory.popitem(last=False)
-        return True
 
     # --- reading sources ----------------------------------------------------------------------------
 
@@ -494,7 +494,7 @@ def _normalise(table: pa.Table, dtypes: Mapping[str, str] | None) -> pa.Table:
             target = forced[field.name]
         elif pa.types.is_date(type_) or (pa.types.is_timestamp(type_) and type_.unit != "ns"):
             target = pa.timestamp("ns", tz=getattr(type_, "tz", None))
-        elif pa.types.is_null(type_) or pa.types.is_large_string(type_) or _is_id_number(field, type_):
+        elif pa.types.is_null(type_) or _is_id_number(field, type_):
             target = pa.string()
         else:
             continue
@@ -511,7 +511,7 @@ def _category_columns(table: pa.Table, dtypes: Mapping[str, str] | None) -> list
         if wanted == "category" or pa.types.is_dictionary(field.type):
             chosen.append(field.name)
             continue
-        if wanted or _is_id(field.name) or not pa.types.is_string(field.type):
+        if wanted or _is_id(field.name) or not _is_text(field.type):
             continue
         column = table.column(field.name)
         present = len(column) - column.null_count
@@ -528,6 +528,27 @@ def _select(table: pa.Table, columns: Sequence[str] | None, path: str) -> pa.Tab
     if missing:
         raise DataLoaderError(f"{path} has no column(s) {', '.join(missing)}")
     return table.select(list(columns))
+
+
+def _is_text(type_: pa.DataType) -> bool:
+    return pa.types.is_string(type_) or pa.types.is_large_string(type_)
+
+
+def _cache_layout(table: pa.Table, categories: Sequence[str]) -> pa.Table:
+    """The table as cached: categories as one sorted dictionary, other text as ``large_string``.
+
+    Both are what :func:`_to_pandas` needs, so a warm load converts nothing: every row group reads
+    back with the same sorted dictionary, and pandas' Arrow strings are ``large_string`` inside.
+    """
+    for index, field in enumerate(table.schema):
+        column = table.column(index)
+        if field.name in categories and _is_text(field.type):
+            values = pc.unique(column).drop_null().sort()
+            codes = pc.index_in(column.combine_chunks(), value_set=values).cast(pa.int32())
+            table = table.set_column(index, field.name, pa.DictionaryArray.from_arrays(codes, values))
+        elif pa.types.is_string(field.type):  # large_string already is
+            table = table.set_column(index, field.name, column.cast(pa.large_string()))
+    return table
 
 
 def _to_pandas(table: pa.Table, categories: Sequence[str]) -> pd.DataFrame:
