@@ -114,6 +114,7 @@ def build_dataset(
     epochs: int | None = None,
     bias: Bias | None = None,
     seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
+    demographic_seed_rows: int | None = None,
     validate: bool = True,
     progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
@@ -218,6 +219,7 @@ def build_dataset(
             "epochs": epochs,
             "format": fmt,
             "seed_customers": seed_customers,
+            "demographic_seed_rows": demographic_seed_rows or constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
             "bias": bias.describe(),
             "validation": validate,
         },
@@ -244,6 +246,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=constants.CHAIN_SEED_CUSTOMERS,
         help="customers in each chain seed",
     )
+    parser.add_argument(
+        "--demographic-seed-rows",
+        type=int,
+        default=constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
+        help="rows of each state's census-seeded sample",
+    )
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
     add_bias_arguments(parser)
     args = parser.parse_args(argv)
@@ -259,6 +267,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.epochs,
         parse_bias(args.bias_group, args.bias_strength),
         check_positive(args.seed_customers, "seed customers"),
+        check_positive(args.demographic_seed_rows, "demographic seed rows"),
         validate=not args.no_validation,
         progress=not args.quiet,
     )

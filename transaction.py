@@ -251,7 +251,7 @@ def write_transactions(
     transactions: pd.DataFrame, seed_frame: pd.DataFrame, parents: dict, out_dir: str, fmt: str
 ):
     """Check the rules (with the parents), then write the transactions and their seed."""
-    stage.check_tables({**parents, NAME: transactions}, NAME)
+    stage.check_tables({**parents, NAME: transactions}, NAME, new=[NAME])
     stage.write_stage(out_dir, fmt, {NAME: transactions}, {NAME: seed_frame})
 
 

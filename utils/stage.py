@@ -217,10 +217,12 @@ def number_ids(prefix: str, count: int, width: int) -> np.ndarray:
     return np.char.add(prefix, digits).astype(object)
 
 
-def check_tables(tables: Mapping[str, pd.DataFrame], stage: str) -> list[rules.RuleResult]:
-    """Assert the business rules on a stage's tables (with its parents); a violation is a bug."""
+def check_tables(
+    tables: Mapping[str, pd.DataFrame], stage: str, new: Sequence[str] | None = None
+) -> list[rules.RuleResult]:
+    """Assert the rules that involve the ``new`` tables (default: all), given with their parents."""
     try:
-        return rules.assert_rules(tables)
+        return rules.assert_rules(tables, touching=new)
     except AssertionError as error:
         raise RuntimeError(f"{stage}: {error}") from None
 

@@ -1,0 +1,278 @@
+"""The linked chain: rules hold, same seed same bytes, CTGAN end to end, --seed-data, fidelity, bias.
+
+Small sizes throughout (2 states x 1,000 customers, census seed of 3,000 rows per state); the
+module-scoped builds are shared by the tests.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import build_dataset
+import constants
+import consumer
+import marketing
+import transaction
+from utils import stage
+from utils.bias import Bias, parse_bias
+from utils.cli import UserError
+from utils.datasets import load_dataset, load_demographics, seed_dir
+from utils.outcomes import customer_outcomes
+from utils.rules import RULES, check_rules
+
+STATES = ["NY", "WA"]
+SMALL = {"rows_per_state": 1_000, "seed_customers": 1_000, "demographic_seed_rows": 3_000, "validate": False}
+TOLERANCE = constants.VALIDATION_THRESHOLDS["correlation_tolerance"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> Path:
+    """A small gaussian-copula build (seed 7)."""
+    out = tmp_path_factory.mktemp("chain") / "a"
+    build_dataset.build_dataset(STATES, seed=7, out_dir=str(out), **SMALL)
+    return out
+
+
+def _tables(folder: Path) -> dict[str, pd.DataFrame]:
+    tables = {name: load_dataset(folder, name) for name in constants.TABLES if name != "demographics"}
+    return {"demographics": load_demographics(folder), **tables}
+
+
+def test_rules_hold_and_scale_links(built):
+    tables = _tables(built)
+    results = check_rules(tables)
+    assert len(results) == len(RULES)  # every rule applied ...
+    assert {r.name: r.violations for r in results if r.violations} == {}  # ... and none broken
+    assert len(tables["consumer_preferences"]) == len(tables["demographics"]) == 2_000
+    assert tables["transactions"]["campaign_id"].notna().any()  # attributed purchases exist ...
+    assert tables["transactions"]["campaign_id"].isna().mean() > 0.5  # ... beside organic ones
+    manifest = json.loads((built / "manifest.json").read_text())
+    assert [s["stage"] for s in manifest["stages"]][:4] == [
+        "demographics",
+        "consumer_preferences",
+        "marketing",
+        "transactions",
+    ]
+    assert manifest["rows"]["engagements"] == len(tables["engagements"])
+    truth = json.loads((built / "ground_truth.json").read_text())
+    assert set(truth["campaigns"]) == set(tables["marketing_campaigns"]["campaign_id"])
+    assert all(c["true_lift"] > 0 for c in truth["campaigns"].values() if c["true_lift"] is not None)
+
+
+def test_same_seed_same_bytes(built, tmp_path):
+    again = tmp_path / "b"
+    build_dataset.build_dataset(STATES, seed=7, out_dir=str(again), **SMALL)
+    names = [p.relative_to(built) for p in built.rglob("*.csv")] + [Path("ground_truth.json")]
+    assert len(names) > 12
+    _, mismatch, errors = filecmp.cmpfiles(built, again, [str(n) for n in names], shallow=False)
+    assert mismatch == [] and errors == []
+
+
+def _eta(values: pd.Series, groups: pd.Series) -> float:
+    """Correlation ratio of a numeric column on a categorical one (0 = no link, 1 = determined)."""
+    mean = values.mean()
+    by = values.groupby(groups)
+    between = (by.count() * (by.mean() - mean) ** 2).sum()
+    return float(np.sqrt(between / ((values - mean) ** 2).sum()))
+
+
+def _age_channel(preferences: pd.DataFrame, demographics: pd.DataFrame) -> float:
+    joined = preferences.merge(demographics[["customer_id", "age"]], on="customer_id")
+    return _eta(joined["age"].astype(float), joined["preferred_channel"])
+
+
+def _income_amount(transactions: pd.DataFrame, demographics: pd.DataFrame) -> float:
+    spend = transactions.groupby("customer_id")["amount"].mean().rename("mean_amount")
+    joined = demographics.set_index("customer_id")[["household_income"]].join(spend, how="inner")
+    return float(joined.corr(method="spearman").iloc[0, 1])
+
+
+def test_correlations_survive_the_synthesizer(built):
+    demographics = load_demographics(built)
+    seeds = seed_dir(built)
+    seed_eta = _age_channel(load_dataset(seeds, "consumer_preferences"), demographics)
+    out_eta = _age_channel(load_dataset(built, "consumer_preferences"), demographics)
+    assert seed_eta > 0.2  # the rule links age and channel ...
+    assert abs(out_eta - seed_eta) <= TOLERANCE  # ... and the synthetic output keeps the link
+    seed_rho = _income_amount(load_dataset(seeds, "transactions"), demographics)
+    out_rho = _income_amount(load_dataset(built, "transactions"), demographics)
+    assert seed_rho > 0.2
+    assert abs(out_rho - seed_rho) <= TOLERANCE
+
+
+def test_bias_knob_moves_the_group_rates(built):
+    tables = _tables(built)
+    bias = parse_bias("gender=female", 0.6)
+    result = marketing.generate_marketing(
+        tables["demographics"], tables["consumer_preferences"], seed=7, bias=bias, seed_customers=1_000
+    )
+    empty = pd.DataFrame(columns=["customer_id", "amount"])
+
+    def rates(events: pd.DataFrame) -> pd.DataFrame:
+        outcomes = customer_outcomes(tables["demographics"], events, empty)
+        return outcomes.groupby("gender")[["targeted", "converted"]].mean()
+
+    fair, biased = rates(tables["engagements"]), rates(result["engagements"])
+    assert fair.loc["female", "targeted"] / fair.loc["male", "targeted"] > 0.9
+    assert biased.loc["female", "targeted"] / biased.loc["male", "targeted"] < 0.6
+    assert biased.loc["female", "converted"] / biased.loc["male", "converted"] < 0.6
+    assert result["ground_truth"]["bias"]["group"] == {"gender": "female"}
+    assert check_rules({**tables, "engagements": result["engagements"]})[0].violations == 0
+
+
+def test_seed_data_fits_on_a_users_table(built, tmp_path):
+    out = tmp_path / "own"
+    shutil.copytree(built, out)
+    own = tmp_path / "my_preferences.csv"
+    seed_prefs = load_dataset(seed_dir(built), "consumer_preferences")
+    seed_prefs.assign(preferred_channel="email").to_csv(own, index=False)  # a table unlike the simulation
+    consumer.main(["--data-dir", str(out), "--seed-data", str(own), "--seed", "3", "--quiet"])
+    preferences = load_dataset(out, "consumer_preferences")
+    assert list(preferences.columns) == list(consumer.COLUMNS)
+    assert set(preferences["preferred_channel"]) == {"email"}  # learned from the user's table
+    assert set(preferences["customer_id"]) == set(load_demographics(out)["customer_id"])
+    own_sales = tmp_path / "my_transactions.csv"
+    load_dataset(seed_dir(built), "transactions").assign(payment_method="cash").to_csv(own_sales, index=False)
+    transaction.main(["--data-dir", str(out), "--seed-data", str(own_sales), "--quiet"])
+    sales = load_dataset(out, "transactions")
+    assert set(sales["payment_method"]) == {"cash"} and list(sales.columns) == list(transaction.COLUMNS)
+
+
+def test_ctgan_end_to_end(tmp_path):
+    small = SMALL | {"rows_per_state": 300, "seed_customers": 300, "demographic_seed_rows": 1_000}
+    tables = build_dataset.build_dataset(
+        ["NY"], synthesizer="ctgan", epochs=5, seed=1, out_dir=str(tmp_path), **small
+    )
+    assert len(tables["transactions"]) > 0 and len(tables["engagements"]) > 0
+    assert all(r.violations == 0 for r in check_rules(tables))
+    assert (tmp_path / "models" / "engagements.pkl").exists()
+
+
+def test_bad_input_is_one_clear_error(tmp_path, capsys):
+    with pytest.raises(UserError, match="bias-group"):
+        parse_bias("gender", 0.5)
+    with pytest.raises(UserError, match="bias-strength"):
+        parse_bias("gender=female", 1.5)
+    with pytest.raises(SystemExit) as exit_info:
+        from utils.cli import run_main
+
+        run_main(consumer.main, ["--data-dir", str(tmp_path / "missing"), "--quiet"])
+    assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err
+
+
+# --- The rules catch what they should (cheap, no synthesizer) ----------------------------------------------
+
+
+def _tiny() -> dict[str, pd.DataFrame]:
+    demographics = pd.DataFrame({"customer_id": ["A", "B"], "age": [30, 70]})
+    campaigns = pd.DataFrame(
+        {
+            "campaign_id": ["C1"],
+            "start_date": ["2024-03-01"],
+            "end_date": ["2024-03-10"],
+            "budget": [100.0],
+            "discount_pct": [0.1],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "engagement_id": ["E1", "E2", "E3"],
+            "customer_id": ["A", "A", "A"],
+            "campaign_id": ["C1"] * 3,
+            "timestamp": ["2024-03-02 10:00:00", "2024-03-02 10:05:00", "2024-03-10 23:59:59"],
+            "event_type": ["impression", "click", "conversion"],
+        }
+    )
+    sales = pd.DataFrame(
+        {
+            "transaction_id": ["T1", "T2"],
+            "customer_id": ["A", "B"],
+            "campaign_id": ["C1", None],
+            "timestamp": ["2024-03-11 08:00:00", "2024-05-01 00:00:00"],
+            "amount": [10.0, 5.5],
+            "quantity": [1, 2],
+        }
+    )
+    return {
+        "demographics": demographics,
+        "marketing_campaigns": campaigns,
+        "engagements": events,
+        "transactions": sales,
+    }
+
+
+def _broken(tables: dict[str, pd.DataFrame]) -> set[str]:
+    return {r.name for r in check_rules(tables) if r.violations}
+
+
+def test_rules_pass_on_valid_tables_and_catch_each_break():
+    tables = _tiny()
+    assert _broken(tables) == set()
+    cases = {
+        "funnel monotonic": ("engagements", "event_type", 1, "conversion"),
+        "engagements inside campaign window": ("engagements", "timestamp", 0, "2024-03-11 00:00:00"),
+        "engagements.customer_id -> demographics": ("engagements", "customer_id", 0, "Z"),
+        "attributed after conversion": ("transactions", "timestamp", 0, "2024-03-18 00:00:00"),
+        "transactions.amount > 0": ("transactions", "amount", 1, 0.0),
+        "demographics.age range": ("demographics", "age", 0, 17),
+        "campaign dates ordered": ("marketing_campaigns", "end_date", 0, "2024-02-01"),
+        "transactions.transaction_id unique": ("transactions", "transaction_id", 1, "T1"),
+    }
+    for rule, (table, column, row, value) in cases.items():
+        changed = {name: frame.copy() for name, frame in tables.items()}
+        changed[table].loc[row, column] = value
+        assert rule in _broken(changed), rule
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.integers(0, 3), min_size=3, max_size=3), st.integers(0, 2**16))
+def test_expanded_funnels_keep_their_counts(counts, seed):
+    impressions = 1 + counts[0]
+    clicks = min(counts[1], impressions)
+    conversions = min(counts[2], clicks)
+    campaigns = pd.DataFrame(
+        {"campaign_id": ["C1"], "start_date": ["2024-01-05"], "end_date": ["2024-01-05"]}
+    )
+    pairs = pd.DataFrame(
+        {
+            "customer_id": ["A"],
+            "campaign_id": ["C1"],
+            "channel": ["email"],
+            "n_impressions": [impressions],
+            "n_clicks": [clicks],
+            "n_conversions": [conversions],
+            "window_position": [0.99],
+            "click_delay_h": [30.0],
+            "conversion_delay_h": [30.0],
+        }
+    )
+    events = marketing.expand_events(pairs, campaigns, pd.Series(["mobile"]), stage.stage_rng(seed, "t"))
+    assert events["event_type"].value_counts().reindex(
+        ["impression", "click", "conversion"], fill_value=0
+    ).tolist() == [
+        impressions,
+        clicks,
+        conversions,
+    ]
+    tables = {"engagements": events, "marketing_campaigns": campaigns}
+    assert _broken(tables | {"demographics": pd.DataFrame({"customer_id": ["A"], "age": [40]})}) == set()
+
+
+def test_match_rows_keeps_strata_and_order():
+    rng = np.random.default_rng(0)
+    pool = pd.DataFrame({"g": rng.choice(["a", "b"], 500), "x": rng.normal(size=500)})
+    targets = pd.DataFrame({"g": rng.choice(["a", "b", "c"], 300), "x": rng.normal(size=300)})
+    chosen = stage.match_rows(targets, pool, ["g"], rng, order="x")
+    known = targets["g"] != "c"
+    assert (pool["g"].to_numpy()[chosen][known] == targets["g"][known]).all()  # same stratum where possible
+    assert np.corrcoef(pool["x"].to_numpy()[chosen], targets["x"])[0, 1] > 0.9  # paired by rank inside it
+    assert Bias().members(targets).sum() == 0
