@@ -162,23 +162,18 @@ def test_unreachable_endpoint_is_a_one_line_error(azure_env, monkeypatch):
         storage.write_text("x", f"{azure_env}/x.txt")
 
 
-def test_generator_script_writes_to_blob(azurite, tmp_path):
-    prefix = "az://build/demo"
-    env = {**os.environ, **azurite.env(), "PYTHONPATH": ROOT}
+def test_generator_script_writes_to_blob(azure_env, tmp_path):
+    prefix = f"{azure_env}/build"
+    env = {**os.environ, "PYTHONPATH": ROOT}  # azure_env has pointed the Azure variables at Azurite
     command = [sys.executable, "demographic.py", "--states", "NY", "--rows-per-state", "200",
                "--seed-rows-per-state", "1000", "--out-dir", prefix, "--quiet"]  # fmt: skip
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     assert KEY not in result.stderr + result.stdout
-    os.environ.update(azurite.env())
-    try:
-        frame = DataLoader(cache_dir=tmp_path).load(demographics_path(prefix, "NY"))
-        assert storage.exists(demographics_path(f"{prefix}/seed", "NY"))
-        assert storage.exists(f"{prefix}/models/NY_demographics.pkl")
-    finally:
-        for name in azurite.env():
-            os.environ.pop(name, None)
+    frame = DataLoader(cache_dir=tmp_path).load(demographics_path(prefix, "NY"))
     assert len(frame) == 200 and frame["customer_id"].is_unique and frame["state"].eq("NY").all()
+    assert storage.exists(demographics_path(f"{prefix}/seed", "NY"))
+    assert storage.exists(f"{prefix}/models/NY_demographics.pkl")
     bad = {**env, "AZURE_STORAGE_ACCOUNT_KEY": WRONG_KEY}
     result = subprocess.run(command, cwd=ROOT, env=bad, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "rejected the credentials" in result.stderr
