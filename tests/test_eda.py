@@ -50,8 +50,8 @@ def eda_run(data_dir, thresholds, tmp_path_factory):
     """eda_reports on the small build, thresholds lowered so engagements count as a large table."""
     connections: list = []
 
-    def refuse(self, address, *args):
-        connections.append(address)
+    def refuse(*args):  # records both name lookups and connects, then fails like an offline machine
+        connections.append(args[-1] if len(args) == 2 else args[0])
         raise OSError("network disabled in tests")
 
     report_dir = tmp_path_factory.mktemp("eda_reports")
@@ -59,6 +59,7 @@ def eda_run(data_dir, thresholds, tmp_path_factory):
         for name, value in thresholds.items():
             patch.setattr(constants, name, value)
         patch.setattr(socket.socket, "connect", refuse)
+        patch.setattr(socket, "getaddrinfo", refuse)
         summary = eda.eda_reports(data_dir, DATASETS, report_dir=report_dir, quiet=True)
     return summary, report_dir, connections
 
