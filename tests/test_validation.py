@@ -200,6 +200,22 @@ def test_parity_flag_follows_the_ground_truth(clean, clean_report, tmp_path):
     assert check["status"] == "fail" and "not detected" in check["detail"]
 
 
+def test_injected_bias_is_detected(clean, tmp_path):
+    """Drop every engagement of 60 % of the women (as the bias knob's exclusion does) and declare it."""
+    demographics = pd.concat(pd.read_csv(find_dataset(clean, f"{s}_demographics")) for s in STATES)
+    women = demographics.loc[demographics["gender"] == "female", "customer_id"]
+    excluded = set(women.sample(frac=0.6, random_state=1))
+    folder = _damaged(clean, tmp_path, "engagements", lambda f: f[~f["customer_id"].isin(excluded)])
+    truth = json.loads((folder / "ground_truth.json").read_text())
+    truth["bias"] |= {"active": True, "group": {"gender": "female"}, "strength": 0.6}
+    (folder / "ground_truth.json").write_text(json.dumps(truth))
+    report = _quick(folder)
+    check = _check(report, "parity vs ground truth")
+    assert check["status"] == "pass" and "gender=female detected" in check["detail"]
+    assert "gender=female" in _check(report, "parity targeted")["detail"]
+    assert _check(report, "parity targeted")["status"] == "warn"
+
+
 # --- the command line, the browser, the noise allowances ------------------------------------------
 
 
