@@ -89,7 +89,6 @@ def validate(
     data_dir = str(data_dir)
     seed_dir = str(seed_dir) if seed_dir is not None else datasets.seed_dir(data_dir)
     check_positive(sample_rows, "sample rows")
-    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress)
 
     timings: dict[str, dict[str, float]] = {}  # per step: wall and CPU seconds (this process)
     clock = [time.perf_counter(), time.process_time(), "loading"]
@@ -99,17 +98,17 @@ def validate(
         timings[clock[2]] = {"wall_s": round(wall, 3), "cpu_s": round(cpu, 3)}
 
     def step(name: str) -> None:
-        if name != "loading":
-            lap()
-            steps.update(1)
+        lap()
+        steps.update(1)
         clock[:] = [time.perf_counter(), time.process_time(), name]
         steps.set_postfix_str(name)
         log.info("%s", name)
 
-    step("loading")
+    log.info("loading")  # bad input stops here, before the progress bar starts
     synthetic = load_folder(data_dir)
     seed_data = load_folder(seed_dir, required=False)
     truth = load_ground_truth(data_dir)
+    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress)
     tables = synthetic.tables
     checks: list[Check] = []
     figures: dict[str, list[tuple[str, bytes]]] = {"distributions": [], "census": [], "correlations": []}
