@@ -169,7 +169,7 @@ def _seed_multipliers(seed_data: pd.DataFrame, customers: pd.DataFrame) -> pd.Da
     affinity = known[[f"affinity_{c}" for c in CATEGORIES]].to_numpy()
     top = pd.Series(np.array(CATEGORIES, dtype=object)[affinity.argmax(axis=1)], index=known.index)
     table["top_category"] = table["customer_id"].map(top).fillna(table["category"])
-    table["age_group"] = table["age_group"].fillna("unknown")
+    table["age_group"] = table["age_group"].astype(object).fillna("unknown")
     basket = table["avg_basket_size"].fillna(customers["avg_basket_size"].median())
     table["basket_multiplier"] = table["amount"].astype(float) / basket
     return table

@@ -163,16 +163,20 @@ def _funnel_monotonic(tables: Tables) -> pd.DataFrame:
     return counts.loc[bad]
 
 
+def _text_keys(frame: pd.DataFrame) -> dict[str, pd.Series]:
+    """customer_id and campaign_id as plain Python strings (CSV, Parquet and Arrow dtypes alike)."""
+    return {key: frame[key].astype(str).astype(object) for key in ("customer_id", "campaign_id")}
+
+
 def _attributed_after_conversion(tables: Tables) -> pd.DataFrame:
     sales = tables["transactions"]
     keys = ["customer_id", "campaign_id", "timestamp"]
     sales = sales.loc[sales["campaign_id"].notna(), ["transaction_id", *keys]]
     events = tables["engagements"]
     conversions = events.loc[events["event_type"] == "conversion", keys]
-    left = sales.assign(timestamp=_times(sales["timestamp"]), campaign_id=sales["campaign_id"].astype(str))
-    right = conversions.assign(
-        conversion_time=_times(conversions["timestamp"]), campaign_id=conversions["campaign_id"].astype(str)
-    ).drop(columns="timestamp")
+    left = sales.assign(timestamp=_times(sales["timestamp"]), **_text_keys(sales))
+    right = conversions.assign(conversion_time=_times(conversions["timestamp"]), **_text_keys(conversions))
+    right = right.drop(columns="timestamp")
     matched = pd.merge_asof(
         left.sort_values("timestamp"),
         right.sort_values("conversion_time"),

@@ -81,10 +81,15 @@ def load_parents(data_dir: str, names: Sequence[str]) -> dict[str, pd.DataFrame]
     """The parent tables a stage needs, by logical name (``demographics`` = all states)."""
     parents = {}
     for name in names:
-        parents[name] = (
-            load_demographics(data_dir) if name == "demographics" else load_dataset(data_dir, name)
-        )
+        frame = load_demographics(data_dir) if name == "demographics" else load_dataset(data_dir, name)
+        parents[name] = plain_dtypes(frame)
     return parents
+
+
+def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical and Arrow string columns (as loaders may return them) as plain object columns."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype | pd.StringDtype)]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def read_seed_data(path: str, required: Sequence[str], what: str) -> pd.DataFrame:
