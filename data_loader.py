@@ -355,6 +355,9 @@ class DataLoader:
                     forced[conflict.column],
                 )
                 continue
+            if not batches:  # a header line and no rows: an empty table of text columns
+                names = self._csv_header(source, encoding)
+                return pa.table({name: pa.array([], forced.get(name, pa.string())) for name in names})
             return pa.Table.from_batches(batches)
         raise DataLoaderError(f"{source.path}: column types keep changing between blocks")
 

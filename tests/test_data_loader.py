@@ -168,6 +168,13 @@ def test_column_whose_later_values_need_a_wider_type(tmp_path):
         list(DataLoader(cache_dir=None, block_size=4096).iter_chunks(path))
 
 
+def test_header_only_csv_is_an_empty_table_with_its_columns(tmp_path):
+    path = tmp_path / "header.csv"
+    path.write_text("customer_id,amount\n")
+    frame = DataLoader(cache_dir=tmp_path / "cache").load(path)
+    assert frame.empty and list(frame.columns) == ["customer_id", "amount"]
+
+
 def write_bad(tmp_path: Path, case: str) -> Path:
     path = tmp_path / f"{case}.csv"
     if case == "empty":
