@@ -34,3 +34,12 @@ def test_unwritable_folder_is_a_user_error(tmp_path):
 def test_unknown_format_is_a_user_error(tmp_path):
     with pytest.raises(UserError, match="unknown table format"):
         storage.write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.xlsx")
+
+
+def test_written_files_get_the_umask_mode_not_mkstemps_0600(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        path = storage.write_text("x", tmp_path / "report.json")
+    finally:
+        os.umask(previous)
+    assert os.stat(path).st_mode & 0o777 == 0o644
