@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from data_loader import DataLoader, describe
-from utils import azure, storage, synth
+from utils import azure, datasets, storage, synth
 from utils.cli import UserError
 from utils.datasets import dataset_path, demographics_path
 
@@ -174,6 +174,9 @@ def test_generator_script_writes_to_blob(azure_env, tmp_path):
     assert len(frame) == 200 and frame["customer_id"].is_unique and frame["state"].eq("NY").all()
     assert storage.exists(demographics_path(f"{prefix}/seed", "NY"))
     assert storage.exists(f"{prefix}/models/NY_demographics.pkl")
+    assert datasets.demographics_states(prefix) == ["NY"]  # listing a prefix works on az:// too
+    assert datasets.load_demographics(prefix)["customer_id"].tolist() == frame["customer_id"].tolist()
+    assert datasets.demographics_states(f"{azure_env}/nothing-here") == []
     bad = {**env, "AZURE_STORAGE_ACCOUNT_KEY": WRONG_KEY}
     result = subprocess.run(command, cwd=ROOT, env=bad, capture_output=True, text=True, timeout=300)
     assert result.returncode == 2 and "rejected the credentials" in result.stderr

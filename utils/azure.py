@@ -241,6 +241,18 @@ def exists(url: str) -> bool:
         return fs.exists(blob_path(url))
 
 
+def list_names(url: str) -> list[str]:
+    """Names of the blobs and folders directly under the prefix ``url`` (empty if there is none)."""
+    config = load_config()
+    fs = filesystem(config)
+    with errors(url, "listing", config):
+        fs.invalidate_cache(blob_path(url))
+        if not fs.exists(blob_path(url)):
+            return []
+        entries = fs.ls(blob_path(url), detail=False)
+    return sorted(entry.rstrip("/").rsplit("/", 1)[-1] for entry in entries)
+
+
 def info(url: str) -> dict:
     """The blob's properties (size, etag, last_modified, content_settings…), fresh from the server."""
     config = load_config()

@@ -42,38 +42,27 @@ def models_dir(out_dir: str | os.PathLike) -> str:
     return storage.join(out_dir, "models")
 
 
-def _exists(path: str) -> bool:
-    if storage.is_remote(path):
-        import fsspec
-
-        filesystem, _, (target,) = fsspec.get_fs_token_paths(path)
-        return filesystem.exists(target)
-    return os.path.exists(path)
-
-
 def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
     """The existing file of dataset ``name`` in ``data_dir`` (CSV or Parquet), else a UserError."""
     for fmt in storage.TABLE_FORMATS:
         path = dataset_path(data_dir, name, fmt)
-        if _exists(path):
+        if storage.exists(path):
             return path
     raise UserError(f"no {name} dataset (.csv or .parquet) in {data_dir}")
 
 
 def demographics_states(data_dir: str | os.PathLike) -> list[str]:
-    """States that have a demographics file in a local ``data_dir``, sorted."""
+    """States that have a demographics file in ``data_dir`` (local or ``az://``), sorted."""
     suffixes = tuple(f"_{DEMOGRAPHICS}.{fmt}" for fmt in storage.TABLE_FORMATS)
-    if not os.path.isdir(data_dir):
+    if not storage.is_remote(data_dir) and not os.path.isdir(data_dir):
         raise UserError(f"data folder {data_dir} does not exist")
-    names = [name for name in os.listdir(data_dir) if name.endswith(suffixes)]
-    return sorted({name.split("_", 1)[0] for name in names})
+    names = storage.list_names(data_dir)
+    return sorted({name.split("_", 1)[0] for name in names if name.endswith(suffixes)})
 
 
 def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    try:
-        from data_loader import DataLoader
-    except ImportError:  # the loader is optional for this helper
-        return storage.read_table(path, **({"columns": list(columns)} if columns else {}))
+    from data_loader import DataLoader
+
     return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
 
 

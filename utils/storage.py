@@ -136,6 +136,14 @@ def exists(path: str | os.PathLike) -> bool:
     return azure.exists(text) if is_remote(text) else Path(text).exists()
 
 
+def list_names(folder: str | os.PathLike) -> list[str]:
+    """Names of the entries of a local folder or an ``az://`` prefix (empty if it does not exist)."""
+    text = str(folder)
+    if is_remote(text):
+        return azure.list_names(text)
+    return sorted(os.listdir(text)) if os.path.isdir(text) else []
+
+
 def filesystem(path: str | os.PathLike):
     """The fsspec filesystem for ``path``: adlfs (configured from ``.env``) for ``az://``, else local."""
     if is_remote(path):
