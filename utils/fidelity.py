@@ -43,10 +43,20 @@ def as_float(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(float)
 
 
+def as_labels(series: pd.Series) -> pd.Series:
+    """A series as plain object labels, missing values as ``"<missing>"`` (values kept, never downcast).
+
+    ``astype(object).fillna(...)`` would silently downcast columns without gaps (bools, integers) and
+    warns about it in pandas 2.x; ``where`` keeps the object dtype and the same values.
+    """
+    values = series.astype("object")
+    return values.where(values.notna(), "<missing>")
+
+
 def tvd(real: pd.Series, synthetic: pd.Series) -> float:
     """Total variation distance of two categorical series (missing values count as a category)."""
-    p = real.astype("object").fillna("<missing>").value_counts(normalize=True)
-    q = synthetic.astype("object").fillna("<missing>").value_counts(normalize=True)
+    p = as_labels(real).value_counts(normalize=True)
+    q = as_labels(synthetic).value_counts(normalize=True)
     return float(0.5 * p.subtract(q, fill_value=0).abs().sum())
 
 
@@ -67,7 +77,7 @@ def column_distances(
 
 def cramers_v(x: pd.Series, y: pd.Series) -> float:
     """Cramér's V of two categorical series (0 = independent, 1 = determined), bias-uncorrected."""
-    table = pd.crosstab(x.astype("object").fillna("<missing>"), y.astype("object").fillna("<missing>"))
+    table = pd.crosstab(as_labels(x), as_labels(y))
     if min(table.shape) < 2:
         return 0.0
     chi2 = stats.chi2_contingency(table, correction=False)[0]

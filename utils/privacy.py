@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from utils.fidelity import as_float, is_numeric
+from utils.fidelity import as_float, as_labels, is_numeric
 
 
 def encode_rows(reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:
@@ -33,9 +33,9 @@ def encode_rows(reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarr
             for block, value in zip(blocks, values[1:], strict=True):
                 block.append(np.nan_to_num((value - low) / span, nan=-1.0)[:, None])
         else:
-            categories = reference[column].astype("object").fillna("<missing>").unique()
+            categories = as_labels(reference[column]).unique()
             for block, frame in zip(blocks, frames, strict=True):
-                value = frame[column].astype("object").fillna("<missing>").to_numpy()
+                value = as_labels(frame[column]).to_numpy()
                 block.append((value[:, None] == categories[None, :]).astype(float) / np.sqrt(2))
     return [
         np.hstack(block) if block else np.zeros((len(f), 0)) for block, f in zip(blocks, frames, strict=True)

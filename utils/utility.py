@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import accuracy_score, f1_score
 
-from utils.fidelity import as_float, is_numeric
+from utils.fidelity import as_float, as_labels, is_numeric
 
 
 def _features(frame: pd.DataFrame, reference: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[bool]]:
@@ -23,10 +23,8 @@ def _features(frame: pd.DataFrame, reference: pd.DataFrame, target: str) -> tupl
             columns[column] = as_float(frame[column])
             categorical.append(False)
         else:
-            categories = reference[column].astype("object").fillna("<missing>").unique()
-            codes = pd.Categorical(
-                frame[column].astype("object").fillna("<missing>"), categories=categories
-            ).codes
+            categories = as_labels(reference[column]).unique()
+            codes = pd.Categorical(as_labels(frame[column]), categories=categories).codes
             columns[column] = np.where(codes < 0, np.nan, codes).astype(float)
             categorical.append(len(categories) <= 250)
     return pd.DataFrame(columns, index=frame.index), categorical
