@@ -15,13 +15,13 @@ Usage::
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import platform
 import resource
+import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
@@ -44,12 +44,11 @@ from utils.cli import (
     setup_logging,
     split_list,
 )
+from validation.validate_data import validate as validate_data
 
 log = logging.getLogger("build_dataset")
 
 PACKAGES = ("sdv", "rdt", "copulas", "ctgan", "torch", "pandas", "numpy", "scikit-learn", "pyarrow")
-# The validation entry point (validation/validate_data.py), called with the output folder when it exists.
-VALIDATION_FUNCTIONS = ("validate_dataset", "validate_data", "run_validation", "validate")
 
 
 # --- Measuring ---------------------------------------------------------------------------------------
@@ -88,20 +87,18 @@ def _versions() -> dict[str, str]:
 # --- The stages ----------------------------------------------------------------------------------------
 
 
-def _validation_hook() -> Callable | None:
-    """The validation function of ``validation/validate_data.py`` if it is there, else None."""
-    try:
-        module = importlib.import_module("validation.validate_data")
-    except Exception as error:  # the validator is another component: its absence must not stop a build
-        log.info("validation skipped: validation/validate_data.py does not import (%s)", error)
+def _validation_summary(report: dict, report_dir: str) -> dict | None:
+    """The validation verdict for the manifest: counts, the report's place and every check not passed."""
+    if not report:
         return None
-    for name in VALIDATION_FUNCTIONS:
-        if callable(getattr(module, name, None)):
-            return getattr(module, name)
-    log.info(
-        "validation skipped: validation/validate_data.py has none of %s", ", ".join(VALIDATION_FUNCTIONS)
-    )
-    return None
+    return report["summary"] | {
+        "report": storage.join(report_dir, "validation_report.json"),
+        "not_passed": [
+            {key: check[key] for key in ("category", "name", "status", "figure", "threshold")}
+            for check in report["checks"]
+            if check["status"] in ("fail", "warn")
+        ],
+    }
 
 
 def build_dataset(
@@ -117,6 +114,7 @@ def build_dataset(
     demographic_seed_rows: int | None = None,
     validate: bool = True,
     progress: bool = False,
+    report_dir: str = str(constants.VALIDATION_REPORTS_DIR),
 ) -> dict[str, pd.DataFrame]:
     """Run every stage, write every table, seed, model, ``ground_truth.json`` and ``manifest.json``.
 
@@ -133,7 +131,7 @@ def build_dataset(
 
     def run_demographics() -> None:
         frames = demographic.generate_demographics(
-            states, rows_per_state, synthesizer, seed, out_dir, epochs, fmt=fmt
+            states, rows_per_state, synthesizer, seed, out_dir, epochs, demographic_seed_rows, fmt=fmt
         )
         tables["demographics"] = pd.concat(frames.values(), ignore_index=True)
 
@@ -175,10 +173,11 @@ def build_dataset(
         transaction.write_transactions(transactions, seed_frame, parents, out_dir, fmt)
         tables[transaction.NAME] = transactions
 
+    validation: dict = {}
+
     def run_validation() -> None:
-        hook = _validation_hook() if validate else None
-        if hook is not None:
-            hook(out_dir)
+        if validate:
+            validation.update(validate_data(out_dir, report_dir=report_dir, progress=progress))
 
     steps = [
         ("demographics", run_demographics),
@@ -228,6 +227,7 @@ def build_dataset(
         "rows": {name: len(frame) for name, frame in tables.items()},
         "stages": stages,
         "wall_s": round(time.perf_counter() - started, 2),
+        "validation": _validation_summary(validation, report_dir),
     }
     storage.write_text(json.dumps(manifest, indent=2) + "\n", storage.join(out_dir, "manifest.json"))
     return tables
@@ -253,6 +253,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="rows of each state's census-seeded sample",
     )
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
+    parser.add_argument(
+        "--report-dir",
+        default=str(constants.VALIDATION_REPORTS_DIR),
+        help="where validation writes its report",
+    )
     add_bias_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
@@ -270,8 +275,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_positive(args.demographic_seed_rows, "demographic seed rows"),
         validate=not args.no_validation,
         progress=not args.quiet,
+        report_dir=args.report_dir,
     )
     log.info("done: %s", ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items()))
+    summary = json.loads(storage.read_bytes(storage.join(args.out_dir, "manifest.json")))["validation"]
+    if summary and summary["status"] != "pass":
+        failed = ", ".join(
+            f"{c['category']} {c['name']}" for c in summary["not_passed"] if c["status"] == "fail"
+        )
+        print(f"build_dataset.py: validation failed: {failed} (see {summary['report']})", file=sys.stderr)
+        return 1
     return 0
 
 

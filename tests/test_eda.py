@@ -31,9 +31,7 @@ DATASETS = ["demographics", "engagements"]
 def data_dir(tmp_path_factory) -> Path:
     """The real chain (build_dataset) at a small size: tables plus the seed samples under seed/."""
     folder = tmp_path_factory.mktemp("eda_data")
-    with pytest.MonkeyPatch.context() as patch:  # build_dataset does not forward demographic_seed_rows yet
-        patch.setattr(constants, "DEMOGRAPHIC_SEED_ROWS_PER_STATE", SMALL_BUILD["demographic_seed_rows"])
-        build_dataset.build_dataset(seed=5, out_dir=str(folder), validate=False, **SMALL_BUILD)
+    build_dataset.build_dataset(seed=5, out_dir=str(folder), validate=False, **SMALL_BUILD)
     return folder
 
 

@@ -81,11 +81,3 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
         print(f"{prog}: interrupted", file=sys.stderr)
         sys.exit(130)
     sys.exit(code or 0)
-
-
-def not_yet_available(name: str, issue: str) -> None:
-    """Entry point of a script whose capability is not built yet: an honest ``--help``, exit 2."""
-    parser = argparse.ArgumentParser(description=f"{name}: not yet available ({issue}).")
-    parser.parse_args()
-    print(f"{name}: not yet available ({issue})", file=sys.stderr)
-    sys.exit(2)
