@@ -82,6 +82,11 @@ BIAS_STRENGTH = 0.0
 # --- Synthesize (synthesize.py, feedback360.py) --------------------------------------------------
 SYNTH_HOLDOUT = 0.2  # share of real rows held out: utility is tested and privacy compared on them
 SYNTH_MIN_CLASS_ROWS = 30  # target classes with fewer training rows share one pooled synthesizer
+# Besides the target, the copula is fitted per class of every "structural" category: one that nearly
+# determines some numeric column (correlation ratio eta^2 >= this; e.g. rater_group -> n_raters in the
+# 360 demo), with at most this many categories. One jittered latent cannot carry such a column.
+SYNTH_STRUCTURAL_ETA2 = 0.5
+SYNTH_STRUCTURAL_MAX_CATEGORIES = 10
 # The verdict's bars: a copy passes when every figure is on the right side of its bar.
 SYNTH_BARS = {
     "quality_score": 0.75,  # SDMetrics QualityReport overall score, at least
