@@ -64,8 +64,6 @@ COLUMNS = (
     "urban_rural",
 )
 PROFILE_PARTS = ("age_group", "gender", "race_ethnicity", "education", "marital_status", "income_bracket")
-AGE_GROUP_BOUNDS = {"18-24": (18, 24), "25-34": (25, 34), "35-44": (35, 44), "45-54": (45, 54)}
-AGE_GROUP_BOUNDS |= {"55-64": (55, 64), "65-74": (65, 74), "75+": (75, population.OLDEST_AGE)}
 
 
 # --- What the synthesizer sees ----------------------------------------------------------------
@@ -94,8 +92,31 @@ def _income_from_position(position: np.ndarray, bracket: pd.Series) -> np.ndarra
     return income.astype(np.int64)
 
 
-def model_frame(seed_frame: pd.DataFrame, synthesizer: str) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The table a synthesizer of kind ``synthesizer`` is fitted on, and its SDV sdtypes."""
+def _age_position(seed_frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Where each age lies in its age group, as a quantile of the state's census ages in that group.
+
+    Uniform on [0, 1) inside every group whatever the group's shape (the 75+ group thins out with age),
+    so that one marginal fits the position in all groups (see :func:`population.age_quantiles`).
+    """
+    shares = population.age_given_group(seed_frame["state"].iloc[0])
+    group = pd.Categorical(seed_frame["age_group"], categories=census.AGE_GROUPS).codes
+    return population.age_quantiles(seed_frame["age"].to_numpy(), group, shares, rng)
+
+
+def _age_from_position(position: np.ndarray, age_group: pd.Series, state: str) -> np.ndarray:
+    """The age at each position (a quantile of its group's census ages): inverse of :func:`_age_position`."""
+    group = pd.Categorical(age_group, categories=census.AGE_GROUPS).codes
+    quantiles = np.clip(position, 0, np.nextafter(1, 0))
+    return population.ages_from_quantiles(quantiles, group, population.age_given_group(state))
+
+
+def model_frame(
+    seed_frame: pd.DataFrame, synthesizer: str, seed: int = constants.DEFAULT_SEED
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The table a synthesizer of kind ``synthesizer`` is fitted on, and its SDV sdtypes.
+
+    ``seed`` seeds the uniform draws that place an age inside its step of the group's CDF.
+    """
     if synthesizer != "gaussian_copula":
         frame = seed_frame[
             [c for c in COLUMNS if c not in ("customer_id", "state", "age_group", "income_bracket")]
@@ -107,15 +128,12 @@ def model_frame(seed_frame: pd.DataFrame, synthesizer: str) -> tuple[pd.DataFram
             "household_income": "numerical",
             "household_size": "numerical",
         }
-    bounds = seed_frame["age_group"].map(AGE_GROUP_BOUNDS)
-    low = bounds.str[0].to_numpy()
-    high = bounds.str[1].to_numpy()
     frame = pd.DataFrame(
         {
             "profile": seed_frame[list(PROFILE_PARTS)].agg("|".join, axis=1)
             + "|"
             + seed_frame["household_size"].astype(str),
-            "age_position": (seed_frame["age"].to_numpy() - low + 0.5) / (high - low + 1),
+            "age_position": _age_position(seed_frame, np.random.default_rng(seed)),
             "income_position": _income_position(seed_frame["household_income"], seed_frame["income_bracket"]),
             "urban_rural": seed_frame["urban_rural"],
         }
@@ -124,8 +142,8 @@ def model_frame(seed_frame: pd.DataFrame, synthesizer: str) -> tuple[pd.DataFram
     return frame, sdtypes | {"age_position": "numerical", "income_position": "numerical"}
 
 
-def from_model_frame(sampled: pd.DataFrame) -> pd.DataFrame:
-    """Turn rows sampled by a synthesizer back into demographics columns (without ids)."""
+def from_model_frame(sampled: pd.DataFrame, state: str) -> pd.DataFrame:
+    """Turn rows sampled by a synthesizer for ``state`` back into demographics columns (without ids)."""
     if "profile" not in sampled:
         frame = sampled.copy()
         frame["age"] = frame["age"].round().clip(18, population.OLDEST_AGE).astype(int)
@@ -134,12 +152,8 @@ def from_model_frame(sampled: pd.DataFrame) -> pd.DataFrame:
         return population.add_derived_columns(frame)
     parts = sampled["profile"].str.split("|", expand=True)
     parts.columns = [*PROFILE_PARTS, "household_size"]
-    bounds = parts["age_group"].map(AGE_GROUP_BOUNDS)
-    low = bounds.str[0].to_numpy()
-    high = bounds.str[1].to_numpy()
-    position = np.clip(sampled["age_position"].to_numpy(float), 0, 0.999999)
     frame = parts.drop(columns=["age_group", "income_bracket"]).assign(
-        age=(low + np.floor(position * (high - low + 1))).astype(int),
+        age=_age_from_position(sampled["age_position"].to_numpy(float), parts["age_group"], state),
         household_income=_income_from_position(
             sampled["income_position"].to_numpy(float), parts["income_bracket"]
         ),
@@ -173,7 +187,7 @@ def build_seed(state: str, rows: int, seed: int) -> pd.DataFrame:
 
 def fit_state(seed_frame: pd.DataFrame, synthesizer: str, seed: int, epochs: int | None = None):
     """Fit a synthesizer of kind ``synthesizer`` on a state's seed sample."""
-    frame, sdtypes = model_frame(seed_frame, synthesizer)
+    frame, sdtypes = model_frame(seed_frame, synthesizer, seed)
     options = {}
     if synthesizer == "gaussian_copula":
         # Positions inside a bracket are close to uniform: a beta fits them better than a normal.
@@ -189,7 +203,7 @@ def fit_state(seed_frame: pd.DataFrame, synthesizer: str, seed: int, epochs: int
 def sample_state(model, state: str, rows: int, seed: int) -> pd.DataFrame:
     """``rows`` synthetic adults of ``state`` from a fitted synthesizer."""
     sampled = synth.sample_synthesizer(model, rows, seed=seed)
-    return _finish(from_model_frame(sampled), state)
+    return _finish(from_model_frame(sampled, state), state)
 
 
 def check_states(states: Sequence[str]) -> list[str]:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import demographic
-from utils import census, population
+from utils import census, fidelity, population
 from utils.cli import UserError
 from utils.ipf import Constraint, integerise, ipf
 
@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # 0.02 on a 16-bracket, household-weighted income marginal. Fitting + sampling takes seconds.
 ROWS = 20_000
 SEED_ROWS = 20_000
+# Kolmogorov–Smirnov critical value factor at alpha = 0.001: c * sqrt((n + m) / (n m)).
+KS_FACTOR_001 = 1.95
+
+
+def ks_critical(n: int, m: int) -> float:
+    """The KS distance two samples of ``n`` and ``m`` rows from one distribution exceed once in 1,000."""
+    return KS_FACTOR_001 * np.sqrt((n + m) / (n * m))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +56,62 @@ def test_synthetic_output_matches_census(generated, state):
     assert max(comparison["marginals"].values()) <= 0.02, comparison["marginals"]
     assert len(comparison["crosstabs"]) == 5
     assert max(comparison["crosstabs"].values()) <= 0.04, comparison["crosstabs"]
+
+
+@pytest.fixture(scope="module")
+def florida() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Florida (the largest 75+ share of the default states): a 10,000-row seed and 10,000 synthetic rows."""
+    seed_frame = demographic.build_seed("FL", 10_000, 11)
+    state_seed = demographic._state_seed(11, "FL")
+    model = demographic.fit_state(seed_frame, "gaussian_copula", state_seed)
+    return seed_frame, demographic.sample_state(model, "FL", 10_000, state_seed)
+
+
+def test_numeric_columns_follow_the_seed(florida):
+    """Every numeric column within KS noise of the seed (a uniform age inside 75+ gave age KS 0.05)."""
+    seed_frame, synthetic = florida
+    allowed = ks_critical(len(seed_frame), len(synthetic))  # 0.028 at 10,000 / 10,000
+    for column in ("age", "household_income", "household_size"):
+        distance = fidelity.ks_statistic(seed_frame[column], synthetic[column])
+        assert distance <= allowed, (column, distance, allowed)
+
+
+@pytest.mark.parametrize("group", census.AGE_GROUPS)
+def test_ages_inside_each_group_follow_the_seed(florida, group):
+    """The shape of the ages inside a group: the 75+ group thins out with age (KS 0.42 when flat)."""
+    seed_ages, synthetic_ages = (frame.loc[frame["age_group"] == group, "age"] for frame in florida)
+    distance = fidelity.ks_statistic(seed_ages, synthetic_ages)
+    assert distance <= ks_critical(len(seed_ages), len(synthetic_ages)), distance
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    shares=st.lists(
+        st.lists(st.sampled_from([0.0, 0.01, 0.3, 1.0, 7.0]), min_size=6, max_size=6).filter(any),
+        min_size=1,
+        max_size=3,
+    ),
+    seed=st.integers(0, 2**16),
+)
+def test_age_quantiles_round_trip_and_are_uniform(shares, seed):
+    """Ages -> quantiles -> the same ages; ages drawn from a row's shares give uniform quantiles."""
+    table = np.array(shares) / np.array(shares).sum(axis=1, keepdims=True)
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, len(table), 4000)
+    ages = population.ages_from_quantiles(rng.random(len(rows)), rows, table)
+    assert (table[rows, ages] > 0).all()
+    quantiles = population.age_quantiles(ages, rows, table, rng)
+    assert ((quantiles >= 0) & (quantiles < 1)).all()
+    np.testing.assert_array_equal(population.ages_from_quantiles(quantiles, rows, table), ages)
+    assert fidelity.ks_statistic(pd.Series(quantiles), pd.Series(rng.random(4000))) <= ks_critical(4000, 4000)
+
+
+def test_ages_inside_a_cell():
+    """Closed cells are flat; the open 85+ cell thins out, its tail lumped at the oldest age."""
+    np.testing.assert_allclose(population.AGE_IN_CELL.sum(axis=1), 1)
+    oldest = population.AGE_IN_CELL[-1]
+    assert oldest[:85].sum() == 0 and oldest[85] > oldest[86] > oldest[98]
+    assert population.age_given_group("FL")[-1, 85:].sum() < 0.5  # FL: fewer 85+ than 75–84
 
 
 def test_schema_and_consistency(generated):

@@ -51,6 +51,7 @@ LARGE_HOUSEHOLD_SHARES = {4: 0.576, 5: 0.26, 6: 0.1, 7: 0.064}
 TOP_INCOME_PARETO_ALPHA = 2.2  # tail of the open 200000+ bracket
 TOP_INCOME_CAP = 5_000_000
 OLDEST_AGE = 99
+OLDEST_CELL_STAY = 0.8  # the open 85+ cell thins out with age: each year holds 0.8 of the one before
 
 
 def _axis_shape(axis: int, values) -> np.ndarray:
@@ -116,14 +117,66 @@ class SeedSample:
     fit: IPFResult
 
 
-def _ages(cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    low = np.array([first for first, _ in AGE_CELLS])[cells]
-    high = np.array([OLDEST_AGE if last is None else last for _, last in AGE_CELLS])[cells]
-    ages = low + np.floor(rng.random(len(cells)) * (high - low + 1)).astype(int)
-    # The open 85+ cell thins out with age: a geometric tail rather than a flat spread to 99.
-    oldest = cells == len(AGE_CELLS) - 1
-    ages[oldest] = np.minimum(85 + rng.geometric(0.2, oldest.sum()) - 1, OLDEST_AGE)
+def _age_in_cell() -> np.ndarray:
+    """P(age | age cell), shape (cells, :data:`OLDEST_AGE` + 1).
+
+    Uniform inside a closed cell; the open 85+ cell thins out geometrically (:data:`OLDEST_CELL_STAY`),
+    the rest of its tail lumped at :data:`OLDEST_AGE`.
+    """
+    shares = np.zeros((len(AGE_CELLS), OLDEST_AGE + 1))
+    for index, (low, high) in enumerate(AGE_CELLS):
+        if high is not None:
+            shares[index, low : high + 1] = 1 / (high - low + 1)
+            continue
+        years = np.arange(OLDEST_AGE - low)
+        shares[index, low:OLDEST_AGE] = (1 - OLDEST_CELL_STAY) * OLDEST_CELL_STAY**years
+        shares[index, OLDEST_AGE] = OLDEST_CELL_STAY ** (OLDEST_AGE - low)
+    return shares
+
+
+AGE_IN_CELL = _age_in_cell()
+
+
+def ages_from_quantiles(quantiles: np.ndarray, rows: np.ndarray, shares: np.ndarray) -> np.ndarray:
+    """Inverse CDF: for each quantile in [0, 1) the age at it under ``shares[row]`` (rows over ages)."""
+    cumulative = np.cumsum(shares, axis=1)
+    ages = np.empty(len(quantiles), dtype=int)
+    for row in np.unique(rows):
+        chosen = rows == row
+        # Scaled by the row's total, so that rounding never lands past its last age with a share.
+        scaled = np.asarray(quantiles)[chosen] * cumulative[row, -1]
+        ages[chosen] = np.searchsorted(cumulative[row], scaled, side="right")
     return ages
+
+
+def age_quantiles(ages: np.ndarray, rows: np.ndarray, shares: np.ndarray, rng: np.random.Generator):
+    """Randomised probability integral transform, the inverse of :func:`ages_from_quantiles`.
+
+    Each age goes to a uniform draw inside its step of the CDF ``shares[row]``: ages distributed as
+    ``shares[row]`` give quantiles uniform on [0, 1) whatever the shape of ``shares[row]``.
+    """
+    cumulative = np.cumsum(shares, axis=1)
+    rows, ages = np.asarray(rows), np.asarray(ages)
+    share = shares[rows, ages]
+    quantiles = (cumulative[rows, ages] - share + rng.random(len(ages)) * share) / cumulative[rows, -1]
+    return np.clip(quantiles, 0, np.nextafter(1, 0))
+
+
+def _ages(cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An age inside each age cell index, drawn from :data:`AGE_IN_CELL`."""
+    return ages_from_quantiles(rng.random(len(cells)), cells, AGE_IN_CELL)
+
+
+def age_given_group(state: str) -> np.ndarray:
+    """P(age | contract age group) of ``state``'s adults, shape (groups, :data:`OLDEST_AGE` + 1).
+
+    The census (B01001) adults of each age cell, spread over its ages by :data:`AGE_IN_CELL` (as the
+    seed sample spreads them), summed per :data:`census.AGE_GROUPS` and normalised per group.
+    """
+    adults = census.state_tables(state).age_sex.sum(axis=1)
+    by_group = np.zeros((len(census.AGE_GROUPS), OLDEST_AGE + 1))
+    np.add.at(by_group, census.group_of_cell(), adults[:, None] * AGE_IN_CELL)
+    return by_group / by_group.sum(axis=1, keepdims=True)
 
 
 def incomes(brackets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
