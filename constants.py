@@ -76,6 +76,9 @@ ATTRIBUTION_WINDOW_DAYS = 7  # an attributed purchase follows its conversion wit
 # Funnel pairs the engagement synthesizer is fitted on (all of a default seed's ~130,000): conversions
 # are rare (about 1 % of pairs), and on 20,000 pairs a group's conversion rate was 10 % off by chance.
 CHAIN_FUNNEL_FIT_ROWS = 200_000
+# The funnel seed simulates this many times --seed-customers customers (at most all of them): with 6,000
+# seed customers an age group's conversion rate was up to 25 % off by chance (disparate impact 0.70).
+CHAIN_FUNNEL_SEED_FACTOR = 4
 # Bias knob: a protected group (e.g. {"gender": "female"}) that targeting and response disfavour.
 # strength s in [0, 1]: the group's customers are left out of targeting with probability s and its
 # exposed members convert with probability scaled by (1 - s). None / 0.0 = no injected bias.
