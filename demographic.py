@@ -11,7 +11,10 @@ How the synthesizer sees the data (``model_frame``):
 - ``gaussian_copula``: the census cross-classification (age group, gender, race/ethnicity,
   education, marital status, income bracket, household size) is one categorical column ``profile``;
   the position of the age inside its group and of the income inside its bracket are numerical
-  columns in [0, 1); ``urban_rural`` is categorical. A Gaussian copula keeps every categorical
+  columns, uniform on [0, 1) in every group/bracket, so that one marginal fits them all: the age
+  position is the age's quantile among the state's census ages of its group (the 75+ group thins out
+  with age; a flat position spread it evenly to 99: FL age KS 0.051 against the seed, now 0.014);
+  ``urban_rural`` is categorical. A Gaussian copula keeps every categorical
   marginal but links columns only through one correlation matrix, which cannot hold non-monotone
   cross-tabs: with the attributes as separate columns, marital status by sex and age drifted to a
   TVD of 0.27 from the census (NY, 20,000 rows). As one column the cross-tabs are its marginal.
@@ -190,7 +193,7 @@ def fit_state(seed_frame: pd.DataFrame, synthesizer: str, seed: int, epochs: int
     frame, sdtypes = model_frame(seed_frame, synthesizer, seed)
     options = {}
     if synthesizer == "gaussian_copula":
-        # Positions inside a bracket are close to uniform: a beta fits them better than a normal.
+        # Positions are uniform by construction: a beta fits them (a = b = 1) better than a normal.
         options["numerical_distributions"] = {"age_position": "beta", "income_position": "beta"}
     metadata = synth.detect_metadata(frame, DEMOGRAPHICS, sdtypes)
     if metadata.tables[DEMOGRAPHICS].primary_key is not None:  # detection may take a unique column for a key
