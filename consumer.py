@@ -3,7 +3,8 @@
 Reads the demographics in ``--data-dir``; simulates preferences for a sample of those customers from
 behavioural rules (:func:`simulate_preferences`: age shifts channel, device and opt-ins, income shifts
 price sensitivity, basket size and purchase frequency, gender and age shift category affinities);
-fits the synthesizer on that seed (with the customers' age group, gender, and income);
+fits the synthesizer on that seed (with the customers' age group, gender, and income; for the Gaussian
+copula one copula per age group and gender, so that preferences keep their dependence on them);
 samples one synthetic row per customer and gives each customer a row of its own age group and gender,
 paired by income rank inside it (:func:`utils.stage.match_rows`).
 
@@ -37,6 +38,15 @@ SCORES = ("price_sensitivity", "brand_loyalty", "purchase_frequency", "avg_baske
 COLUMNS = ("customer_id", "preferred_channel", "preferred_device", *SCORES, *OPT_INS)
 DEMOGRAPHIC_COLUMNS = ("age", "age_group", "gender", "household_income")
 STRATA = ("age_group", "gender")  # a customer gets a synthetic row of its stratum, paired by income
+# One Gaussian copula is fitted per stratum (14 of them), so its marginals must be quick to fit:
+# truncated normals (beta fits took 10x as long), on scales where the right-skewed columns are
+# near normal: log for income and basket size (log-normal), cube root for purchase frequency (gamma).
+MARGINALS = "truncnorm"
+RESCALE = {
+    "household_income": (np.log1p, np.expm1),
+    "avg_basket_size": (np.log1p, np.expm1),
+    "purchase_frequency": (np.cbrt, lambda values: np.clip(values, 0, None) ** 3),
+}
 
 # Channel and device preference: logit = intercept + slope * (age - 18) / 60.
 CHANNEL_LOGITS = {
@@ -145,6 +155,7 @@ def generate_preferences(
             seed_data.reset_index(drop=True).drop(columns=list(COLUMNS), errors="ignore")
         )
     table = _training_table(seed_frame, demographics)
+    table = table.assign(**{column: forward(table[column]) for column, (forward, _) in RESCALE.items()})
     categorical = [*STRATA, "preferred_channel", "preferred_device", *OPT_INS]
     pool = stage.fit_and_sample(
         table,
@@ -156,7 +167,10 @@ def generate_preferences(
         rows=len(demographics),
         epochs=epochs,
         out_dir=out_dir,
+        by=STRATA,
+        distribution=MARGINALS,
     )
+    pool = pool.assign(**{column: inverse(pool[column]) for column, (_, inverse) in RESCALE.items()})
     targets = demographics[["customer_id", *STRATA, "household_income"]]
     chosen = stage.match_rows(targets, pool, STRATA, rng, order="household_income")
     preferences = tidy(

@@ -80,11 +80,19 @@ MAX_IMPRESSIONS = 8
 BASE_CTR = {"email": 0.06, "social": 0.05, "search": 0.09, "display": 0.03, "tv": 0.02, "direct_mail": 0.05}
 BASE_CTR |= {"sms": 0.07}
 BASE_CVR = {"awareness": 0.12, "acquisition": 0.2, "conversion": 0.3, "retention": 0.25}
+# Age effects of the response model, mild on purpose: click-through falls by CTR_AGE_SLOPE over the
+# 60 years from 18 to 78 (relative to mid-life), conversion per click rises with brand loyalty (which
+# rises with age) by LOYALTY_EFFECT per unit of loyalty. Together they keep every age group's
+# conversion rate within the four-fifths range of the others when no bias is injected.
+PREFERRED_CHANNEL_LIFT = 2.0
+CTR_AGE_SLOPE = -0.3
+LOYALTY_EFFECT = 0.4
 BASELINE_CONVERSION = 0.01  # an unexposed customer's chance to convert anyway (times 0.5 + loyalty)
 PAIR_STRATA = ("bias_group", "propensity_band", "channel", "gender", "age_group")
 FUNNEL = ("n_impressions", "n_clicks", "n_conversions")
 TIMING = ("window_position", "click_delay_h", "conversion_delay_h")
 PROPENSITY_BANDS = 5
+CAMPAIGN_POOL_FACTOR = 5  # synthetic campaigns sampled per campaign kept, so every segment's quota fills
 
 
 # --- Campaigns ---------------------------------------------------------------------------------------
@@ -167,6 +175,20 @@ def campaign_model_table(campaigns: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def segment_plan(count: int) -> np.ndarray:
+    """The target segment of each of ``count`` campaigns: ``SEGMENT_WEIGHTS`` by largest remainder.
+
+    A campaign plan books its segments in fixed shares: drawn at random, 40 campaigns once gave the
+    middle-aged seven segment campaigns and the young one, a conversion gap between age groups that
+    came from the draw (disparate impact 0.72), not from how people respond.
+    """
+    exact = np.asarray(SEGMENT_WEIGHTS) * count
+    counts = np.floor(exact).astype(int)
+    remainder_order = np.argsort(-(exact - counts), kind="stable")
+    counts[remainder_order[: count - counts.sum()]] += 1
+    return np.repeat(np.array(SEGMENTS, dtype=object), counts)
+
+
 def generate_campaigns(
     count: int,
     synthesizer: str,
@@ -185,11 +207,13 @@ def generate_campaigns(
         numerical=["start_day", "duration_days", "budget", "discount_pct"],
         kind=synthesizer,
         seed=stage.stage_seed(seed, CAMPAIGNS),
-        rows=count,
+        rows=count * CAMPAIGN_POOL_FACTOR,
         epochs=epochs,
         out_dir=out_dir,
     )
-    return finish_campaigns(pool), seed_frame
+    plan = pd.DataFrame({"target_segment": segment_plan(count)})
+    chosen = np.sort(stage.match_rows(plan, pool, ["target_segment"], rng))
+    return finish_campaigns(pool.iloc[chosen]), seed_frame
 
 
 # --- Targeting and response rules ---------------------------------------------------------------------
@@ -237,8 +261,9 @@ def pair_features(
     k = campaigns.iloc[cols].reset_index(drop=True)
     age = (c["age"].to_numpy(float) - 18) / 60
     match = (c["preferred_channel"] == k["channel"]).to_numpy()
-    ctr = k["channel"].map(BASE_CTR).to_numpy() * np.where(match, 2.0, 1.0) * (1.1 - 0.2 * age)
-    loyalty = 0.6 + 0.8 * c["brand_loyalty"].to_numpy()
+    ctr = k["channel"].map(BASE_CTR).to_numpy() * np.where(match, PREFERRED_CHANNEL_LIFT, 1.0)
+    ctr = ctr * (1 + CTR_AGE_SLOPE * (age - 0.5))
+    loyalty = 1 + LOYALTY_EFFECT * (c["brand_loyalty"].to_numpy() - 0.5)
     deal = 1 + 2 * k["discount_pct"].to_numpy() * c["price_sensitivity"].to_numpy()
     member = bias.members(c)
     damp = np.where(member, 1 - bias.strength, 1.0)
@@ -440,7 +465,7 @@ def generate_marketing(
         campaign_count(len(customers)), synthesizer, seed, epochs, seed_campaigns, out_dir
     )
     log.info("%d campaigns; simulating seed funnels", len(campaigns))
-    sample = stage.seed_customers(customers, seed_customers, rng)
+    sample = stage.seed_customers(customers, seed_customers * constants.CHAIN_FUNNEL_SEED_FACTOR, rng)
     rows, cols = target(sample, campaigns, rng, bias)
     funnels = simulate_funnels(pair_features(sample, campaigns, rows, cols, bias), campaigns, rng)
     truth = ground_truth(funnels, campaigns, bias)
@@ -467,7 +492,7 @@ def generate_marketing(
         rows=min(len(real), constants.CHAIN_POOL_ROWS),
         epochs=epochs,
         out_dir=out_dir,
-        fit_rows=constants.CHAIN_FIT_ROWS,
+        fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
     )
     chosen = stage.match_rows(real, pool, PAIR_STRATA, rng, order="propensity")
     summary = repair_funnels(pool.iloc[chosen].reset_index(drop=True))

@@ -109,6 +109,59 @@ def test_correlations_survive_the_synthesizer(built):
     assert abs(out_rho - seed_rho) <= TOLERANCE
 
 
+def _age_links(preferences: pd.DataFrame, demographics: pd.DataFrame) -> pd.Series:
+    """Pearson correlation of age with each preference score (the rules move most of them with age)."""
+    joined = preferences.merge(demographics[["customer_id", "age"]], on="customer_id")
+    scores = ["brand_loyalty", *consumer.AFFINITIES]
+    return joined[scores].astype(float).corrwith(joined["age"].astype(float))
+
+
+def test_preferences_keep_their_dependence_on_age(built):
+    demographics = load_demographics(built)
+    seed = _age_links(load_dataset(seed_dir(built), "consumer_preferences"), demographics)
+    out = _age_links(load_dataset(built, "consumer_preferences"), demographics)
+    assert seed.abs().max() > 0.3  # the rules tie loyalty and affinities to age ...
+    assert (out - seed).abs().max() <= TOLERANCE, (out - seed).round(3).to_dict()  # ... so does the output
+
+
+def _ks(left: pd.Series, right: pd.Series) -> float:
+    grid = np.union1d(left, right)
+    cdf = [np.searchsorted(np.sort(side), grid, side="right") / len(side) for side in (left, right)]
+    return float(np.abs(cdf[0] - cdf[1]).max())
+
+
+def test_quantity_keeps_its_counts(built):
+    seed = load_dataset(seed_dir(built), "transactions")
+    out = load_dataset(built, "transactions")
+    assert _ks(seed["quantity"].to_numpy(), out["quantity"].to_numpy()) <= 0.05
+    grocery = out.groupby(out["category"] == "grocery")["quantity"].mean()
+    assert grocery[True] > grocery[False] + 0.5  # the joint with the category survives too
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 500))
+def test_segment_plan_books_every_segment_its_share(count):
+    plan = pd.Series(marketing.segment_plan(count)).value_counts()
+    assert plan.sum() == count and set(plan.index) <= set(marketing.SEGMENTS)
+    expected = pd.Series(marketing.SEGMENT_WEIGHTS, index=marketing.SEGMENTS) * count
+    assert (plan.reindex(marketing.SEGMENTS, fill_value=0) - expected).abs().max() < 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["a", "b"]), st.sampled_from(["x", "y|z"]), st.floats(-1e6, 1e6)),
+             min_size=1, max_size=30),
+    st.sampled_from(["gaussian_copula", "ctgan"]),
+    st.sampled_from([(), ("g",)]),
+)  # fmt: skip
+def test_encode_decode_round_trip(rows, kind, by):
+    frame = pd.DataFrame(rows, columns=["g", "h", "v"]).assign(h=lambda f: f["h"].str.replace("|", "-"))
+    model, sdtypes = stage.encode(frame, ["g", "h"], ["v"], kind, by)
+    assert set(sdtypes) == set(model.columns)
+    assert (stage.PROFILE in model) == (kind == "gaussian_copula")
+    pd.testing.assert_frame_equal(stage.decode(model, ["g", "h"], ["v"], by), frame)
+
+
 def test_bias_knob_moves_the_group_rates(built):
     tables = _tables(built)
     bias = parse_bias("gender=female", 0.6)

@@ -20,6 +20,7 @@ from utils import fairness_metrics as fm
 from utils import storage
 from utils.bias import Bias
 from utils.cli import run_main
+from utils.outcomes import OUTCOMES
 
 SMALL_BUILD = {
     "states": ["NY"],
@@ -27,24 +28,33 @@ SMALL_BUILD = {
     "seed_customers": 1_500,
     "demographic_seed_rows": 3_000,
 }
+# The knob-off bar (every outcome x every protected attribute inside the four-fifths range) is checked
+# at a larger size: at 3,000 customers an age group holds 300-550 of them, and its conversion rate
+# moved by 15 % between two builds that differed only in the seed sample (disparate impact 0.61 to
+# 0.75, flagged as significant). At 16,000 customers (the default's 40 campaigns) the default seed
+# passes; the campaign mix still moves the age groups' rates (see docs/chain.md).
+KNOB_OFF_BUILD = {
+    "states": ["NY", "TX"],
+    "rows_per_state": 8_000,
+    "seed_customers": constants.CHAIN_SEED_CUSTOMERS,
+    "demographic_seed_rows": 3_000,
+}
 BIAS = Bias("race_ethnicity", "black_nh", 0.5)
-# The bars are checked on ``targeted``, the outcome the knob acts on first (targeting exclusion): at
-# this size its rate is high enough for a stable ratio. ``converted`` (about 6 % here) is noisy at 3,000
-# customers and also varies with age by design (marketing.py's response model), see the docs.
+# The knob-on bars are checked on ``targeted``, the outcome the knob acts on first (targeting exclusion).
 OUTCOME = "targeted"
 
 
-def build(folder: Path, bias: Bias | None) -> str:
-    """The real chain (build_dataset) at a small size, validation off."""
-    with pytest.MonkeyPatch.context() as patch:  # build_dataset does not forward demographic_seed_rows yet
-        patch.setattr(constants, "DEMOGRAPHIC_SEED_ROWS_PER_STATE", SMALL_BUILD["demographic_seed_rows"])
-        build_dataset.build_dataset(seed=7, out_dir=str(folder), bias=bias, validate=False, **SMALL_BUILD)
+def build(folder: Path, bias: Bias | None, size: dict = SMALL_BUILD, seed: int = 7) -> str:
+    """The real chain (build_dataset) at ``size``, validation off."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(constants, "DEMOGRAPHIC_SEED_ROWS_PER_STATE", size["demographic_seed_rows"])
+        build_dataset.build_dataset(seed=seed, out_dir=str(folder), bias=bias, validate=False, **size)
     return str(folder)
 
 
 @pytest.fixture(scope="module")
 def unbiased_dir(tmp_path_factory):
-    return build(tmp_path_factory.mktemp("unbiased"), None)
+    return build(tmp_path_factory.mktemp("unbiased"), None, KNOB_OFF_BUILD, constants.DEFAULT_SEED)
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +85,17 @@ def test_no_bias_keeps_every_attribute_inside_four_fifths(unbiased_report):
     scored = groups["disparate_impact"].dropna()
     assert len(scored) >= 10 and scored.between(low, high).all()
     assert report["verdict"] == "pass" and report["flagged"] == []
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+def test_knob_off_keeps_every_outcome_and_attribute_inside_four_fifths(unbiased_dir, outcome, tmp_path):
+    report, _ = fairness.fairness_report(unbiased_dir, outcome=outcome, report_dir=tmp_path)
+    low, high = constants.FOUR_FIFTHS_RANGE
+    assert set(report["attributes"]) == set(constants.PROTECTED_ATTRIBUTES)
+    for attribute, summary in report["attributes"].items():
+        assert low <= summary["pooled"]["disparate_impact"] <= high, (outcome, attribute)
+        assert summary["flagged_groups"] == [], (outcome, attribute, summary["min_group_disparate_impact"])
+    assert report["verdict"] == "pass"
 
 
 def test_bias_flags_the_group_and_mitigation_restores_parity(biased_dir, biased_report):
