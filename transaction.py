@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from consumer import CATEGORIES
+from consumer import CATEGORIES, MARGINALS
 from utils import stage
 from utils.cli import base_parser, check_synthesizer, run_main, setup_logging
 
@@ -208,6 +208,10 @@ def generate_transactions(
         table, seed_frame = _seed_multipliers(seed_data, customers), seed_data
     slots = _with_customer(purchase_slots(customers, engagements, campaigns, rng), customers)
     log.info("%s purchases; fitting the purchase synthesizer", f"{len(slots):,}")
+    # The multiplier is right-skewed (lognormal): the copula fits its logarithm with truncated-normal
+    # marginals, as consumer.py does (beta on the raw multiplier: amount KS 0.050; beta on the log
+    # collapsed the quantity-1 class onto one value).
+    table = table.assign(basket_multiplier=np.log(table["basket_multiplier"].clip(1e-3, None)))
     pool = stage.fit_and_sample(
         table,
         name=NAME,
@@ -220,8 +224,10 @@ def generate_transactions(
         out_dir=out_dir,
         fit_rows=constants.CHAIN_FIT_ROWS,
         by=QUANTITY_CLASSES,
+        distribution=MARGINALS,
     )
     pool["quantity"] = pd.to_numeric(pool["quantity"], errors="coerce").fillna(1)
+    pool["basket_multiplier"] = np.exp(pool["basket_multiplier"])
     chosen = stage.match_rows(slots, pool, STRATA, rng)
     drawn = pool.iloc[chosen].reset_index(drop=True)[[*ATTRIBUTES, "quantity", "basket_multiplier"]]
     purchases = pd.concat([slots.reset_index(drop=True), drawn], axis=1)
