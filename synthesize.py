@@ -33,7 +33,7 @@ from utils.cli import (
     setup_logging,
     split_list,
 )
-from utils.prepare import PreparedTable, prepare_table, restore_table
+from utils.prepare import PreparedTable, prepare_table, restore_table, structural_categories
 from utils.public_tables import load_public
 from utils.utility import tstr_utility
 
@@ -114,8 +114,12 @@ def evaluate(
     *,
     target: str | None,
     seed: int,
+    groups: pd.Series | None = None,
 ) -> tuple[dict, dict]:
-    """Fidelity, utility and privacy figures of ``synthetic`` (prepared shape); and the raw DCR arrays."""
+    """Fidelity, utility and privacy figures of ``synthetic`` (prepared shape); and the raw DCR arrays.
+
+    ``groups`` (indexed like the prepared rows) tells the privacy check which rows belong to one person.
+    """
     log.info("fidelity: SDMetrics quality report, KS/TVD, correlations")
     quality = fidelity.quality_report(training, synthetic, prepared.sdmetrics_metadata)
     distances = fidelity.column_distances(
@@ -145,7 +149,14 @@ def evaluate(
         log.info("utility: train on synthetic, test on the real holdout (target %s)", target)
         report["utility"] = tstr_utility(training, holdout, synthetic, target, seed=seed)
     log.info("privacy: distance to closest record, exact copies, membership inference")
-    dcr = privacy.dcr_privacy(training, holdout, synthetic, seed=seed)
+    dcr = privacy.dcr_privacy(
+        training,
+        holdout,
+        synthetic,
+        seed=seed,
+        training_groups=None if groups is None else groups.loc[training.index].to_numpy(),
+        holdout_groups=None if groups is None else groups.loc[holdout.index].to_numpy(),
+    )
     arrays = {"training": dcr.pop("dcr_training"), "holdout": dcr.pop("dcr_holdout")}
     report["privacy"] = dcr
     return report, arrays
@@ -164,10 +175,13 @@ def synthesize(
     conditional: bool = True,
     input_name: str = "table",
     group: str | None = None,
-    condition_on: Sequence[str] = (),
+    condition_on: Sequence[str] | None = None,
     distribution: str = constants.SYNTH_COPULA_DISTRIBUTION,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Synthesize ``frame``: the copy (input's shape), the report, and the (editable) metadata dict.
+
+    With ``conditional`` the copula is fitted per class of ``target`` and of ``condition_on``; ``None``
+    picks the structural categories of the training rows (:func:`utils.prepare.structural_categories`).
 
     The report also carries ``_dcr`` (raw distance arrays for the charts); :func:`main` removes it.
     """
@@ -185,6 +199,9 @@ def synthesize(
     training, held_out = split_holdout(prepared.frame, holdout, seed, target, groups)
     rows = rows or len(training)
     check_positive(rows, "--rows")
+    if condition_on is None:
+        columns = prepared.metadata.to_dict()["tables"][prepared.table_name]["columns"]
+        condition_on = structural_categories(training, columns, exclude=(target,) if target else ())
     missing = [c for c in condition_on if c not in prepared.frame.columns]
     if missing:
         raise UserError(f"cannot condition on {', '.join(missing)}: not a (non-id) column of the table")
@@ -197,7 +214,7 @@ def synthesize(
     )
     sampled = synth.sample_synthesizer(model, rows, seed=seed)
     log.info("fitted and sampled %s rows in %.1f s", f"{rows:,}", time.perf_counter() - started)
-    report, arrays = evaluate(prepared, training, held_out, sampled, target=target, seed=seed)
+    report, arrays = evaluate(prepared, training, held_out, sampled, target=target, seed=seed, groups=groups)
     report = {
         "input": input_name,
         "synthesizer": synthesizer,
@@ -233,6 +250,13 @@ def sibling(path: str, suffix: str) -> str:
     )
     folder = text.rsplit("/", 1)[0] if "/" in text else "."
     return storage.join(folder, f"{stem}{suffix}")
+
+
+def condition_columns(text: str) -> list[str] | None:
+    """``--condition-on``: ``auto`` -> None (detected), ``none`` -> [], else the listed columns."""
+    if text.strip().lower() == "auto":
+        return None
+    return [] if text.strip().lower() == "none" else split_list(text)
 
 
 def read_metadata(path: str) -> dict | None:
@@ -273,8 +297,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--condition-on",
-        default="",
-        help="comma-separated categorical columns the copula is also fitted per class of (e.g. rater_group)",
+        default="auto",
+        help="comma-separated categorical columns the copula is also fitted per class of (e.g. rater_group);"
+        " auto (default): the structural ones; none: the target only",
     )
     parser.add_argument(
         "--distribution",
@@ -311,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         conditional=not args.no_conditioning,
         input_name=args.input,
         group=args.group,
-        condition_on=split_list(args.condition_on),
+        condition_on=condition_columns(args.condition_on),
         distribution=args.distribution,
     )
     arrays = report.pop("_dcr")

@@ -14,8 +14,8 @@ import synthesize
 from utils import storage
 from utils.cli import run_main
 from utils.fidelity import column_distances, tvd
-from utils.prepare import detect_table_metadata
-from utils.privacy import dcr_privacy, exact_copy_rate
+from utils.prepare import detect_table_metadata, structural_categories
+from utils.privacy import dcr_privacy, exact_copy_rate, size_matched_chunks
 
 pytest_plugins = ["tests.azurite"]
 
@@ -118,7 +118,7 @@ def test_gaussian_copula_copy_meets_the_bars_on_the_demo(gaussian_copula_run, de
     assert report["privacy"]["exact_copy_rate"] == 0
     assert report["privacy"]["share_closer_to_training"] <= 0.60
     assert report["utility"]["f1_ratio"] >= 0.85
-    assert report["conditioned_on"] == ["high_potential"]
+    assert report["conditioned_on"] == ["high_potential", "rater_group"]  # rater_group found structural
     html = read(synthesize.sibling(gaussian_copula_run, ".report.html"))
     assert "data:image/png;base64," in html and report["verdict"]["text"] in html
     metadata = json.loads(read(synthesize.sibling(gaussian_copula_run, ".metadata.json")))
@@ -216,6 +216,62 @@ def test_a_copy_of_the_training_rows_is_caught():
     clean = dcr_privacy(training, holdout, fresh, seed=0)
     assert exact_copy_rate(fresh, training) == 0 and 0.35 < clean["share_closer_to_training"] < 0.65
     assert column_distances(training, fresh)["distance"].max() < 0.2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(1, 8), min_size=1, max_size=60), st.integers(1, 120), st.integers(0, 2**16))
+def test_size_matched_chunks_are_disjoint_whole_groups_of_about_the_size(sizes, size, seed):
+    groups = np.repeat(np.arange(len(sizes)), sizes)
+    chunks = size_matched_chunks(groups, size, np.random.default_rng(seed))
+    rows = np.concatenate(chunks)
+    assert len(rows) == len(set(rows)) and len(chunks) >= 1
+    for chunk in chunks:
+        members = set(groups[chunk])
+        assert len(chunk) == sum(sizes[g] for g in members)  # whole groups only
+        if len(groups) >= size:
+            assert abs(len(chunk) - size) <= max(sizes)
+    if all(s == 1 for s in sizes) and len(groups) >= size:  # one row per group: exact sizes
+        assert {len(chunk) for chunk in chunks} == {size} and len(chunks) == len(groups) // size
+
+
+def test_dcr_compares_as_many_people_on_both_sides():
+    """Six near-identical rows per person, split by person: a fresh copy must score about 0.5.
+
+    A training subsample of single rows would spread over four times the holdout's people, cover the
+    space better, and call a copy that never saw anyone "closer to training" (measured here: 0.68).
+    """
+    rng = np.random.default_rng(0)
+
+    def people(n: int, first: int) -> tuple[pd.DataFrame, np.ndarray]:
+        centres = rng.normal(size=(n, 4))
+        rows = np.repeat(centres, 6, axis=0) + rng.normal(scale=0.05, size=(n * 6, 4))
+        return pd.DataFrame(rows, columns=list("abcd")), np.repeat(np.arange(first, first + n), 6)
+
+    (training, training_groups), (holdout, holdout_groups) = people(160, 0), people(40, 160)
+    fresh, _ = people(160, 200)
+    by_person = dcr_privacy(
+        training, holdout, fresh, seed=1, training_groups=training_groups, holdout_groups=holdout_groups
+    )
+    by_row = dcr_privacy(training, holdout, fresh, seed=1)
+    assert 0.4 < by_person["share_closer_to_training"] < 0.6 < by_row["share_closer_to_training"]
+    assert by_person["compared_chunks"] == 4 and by_person["exact_copy_rate"] == 0
+
+
+def test_structural_categories_are_those_that_set_a_numeric_level():
+    rng = np.random.default_rng(0)
+    group = rng.choice(["self", "boss", "peers"], 600)
+    frame = pd.DataFrame(
+        {
+            "group": group,
+            "n_raters": np.select([group == "peers", group == "boss"], [5, 1], 1) + rng.integers(0, 2, 600),
+            "score": rng.normal(3, 0.5, 600),
+            "colour": rng.choice(["red", "blue"], 600),
+            "outcome": rng.choice(["yes", "no"], 600),
+        }
+    )
+    columns = {c: {"sdtype": "numerical" if frame[c].dtype.kind in "if" else "categorical"} for c in frame}
+    assert structural_categories(frame, columns, exclude=("outcome",)) == ["group"]
+    assert structural_categories(frame, columns, exclude=("outcome", "group")) == []
 
 
 def test_detected_ordinal_scales_are_put_in_natural_order():

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+import constants
 from utils.cli import UserError
 
 # Text scales recognised as ordinal, lowest first (matched case-insensitively on the full set).
@@ -125,6 +126,45 @@ def check_table(frame: pd.DataFrame, target: str | None) -> None:
     if single:
         described = ", ".join(f"{c}={frame[c].iloc[0]!r}" for c in single)
         raise UserError(f"column(s) with a single value carry no information, drop them first: {described}")
+
+
+def correlation_ratio(values: pd.Series, categories: pd.Series) -> float:
+    """eta^2: the share of numeric ``values``' variance explained by ``categories`` (missing dropped)."""
+    known = values.notna() & categories.notna()
+    x, labels = values[known].astype(float), categories[known].astype(str)
+    total = float(((x - x.mean()) ** 2).sum())
+    if total == 0:
+        return 0.0
+    groups = x.groupby(labels)
+    return float((groups.size() * (groups.mean() - x.mean()) ** 2).sum() / total)
+
+
+def structural_categories(
+    frame: pd.DataFrame,
+    metadata: dict,
+    *,
+    exclude: tuple[str, ...] = (),
+    threshold: float = constants.SYNTH_STRUCTURAL_ETA2,
+    max_categories: int = constants.SYNTH_STRUCTURAL_MAX_CATEGORIES,
+) -> list[str]:
+    """Categorical columns that nearly determine some numeric column (``eta^2 >= threshold``).
+
+    A Gaussian copula sees a category as one jittered uniform latent tied to the rest by linear
+    correlations: when a category sets the level of a column (``rater_group`` -> ``n_raters`` and the
+    score levels in the 360 demo), that structure is smeared over every class and the rows it mixes
+    lose what tells classes apart. Such columns are worth a copula per class. ``metadata`` is the SDV
+    single-table ``columns`` dict; columns in ``exclude`` and with over ``max_categories`` are skipped.
+    """
+    numeric = [c for c, spec in metadata.items() if spec["sdtype"] in ("numerical", "datetime")]
+    chosen = []
+    for column, spec in metadata.items():
+        if spec["sdtype"] not in ("categorical", "boolean") or column in exclude:
+            continue
+        if not 2 <= frame[column].nunique() <= max_categories:
+            continue
+        if any(correlation_ratio(frame[n], frame[column]) >= threshold for n in numeric):
+            chosen.append(column)
+    return chosen
 
 
 def prepare_table(

@@ -6,13 +6,16 @@ value. On that space:
 
 - distance to closest record (DCR): for each synthetic row, its nearest training row versus its
   nearest holdout row; the share closer to training is ~0.5 when the model did not memorise
-  (training is subsampled to the holdout's size, so both sides have the same chance);
+  (training is cut into chunks of the holdout's size, of whole people when the split kept people
+  on one side, so both sides have the same chance; the share is averaged over the chunks);
 - exact-copy rate: synthetic rows identical to a training row;
 - membership inference: an attacker who calls a real row a member when a synthetic row lies close
-  to it; the AUC of that guess on training rows (members) versus holdout rows (non-members).
+  to it; the AUC of that guess on all training rows (members) versus holdout rows (non-members).
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -59,36 +62,80 @@ def _row_keys(frame: pd.DataFrame) -> list[tuple]:
     return list(frame.astype("object").where(frame.notna(), "<missing>").itertuples(index=False, name=None))
 
 
+def size_matched_chunks(groups: np.ndarray, size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Disjoint random subsets of rows, each of about ``size`` rows made of whole ``groups``.
+
+    Groups are shuffled and laid end to end; a group goes to the chunk its middle row falls in, so a
+    chunk holds ``size`` rows give or take half a group. Rows past the last full chunk are left out.
+    """
+    labels, inverse, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    order = rng.permutation(len(labels))
+    middles = np.cumsum(counts[order]) - counts[order] / 2
+    chunk_of_group = np.empty(len(labels), dtype=int)
+    chunk_of_group[order] = np.floor(middles / size).astype(int)
+    chunk_of_row = chunk_of_group[inverse]
+    chunks = [np.flatnonzero(chunk_of_row == chunk) for chunk in range(max(len(groups) // size, 1))]
+    return [chunk for chunk in chunks if len(chunk)] or [np.arange(len(groups))]
+
+
 def dcr_privacy(
-    training: pd.DataFrame, holdout: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int = 0
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    seed: int = 0,
+    training_groups: Sequence | None = None,
+    holdout_groups: Sequence | None = None,
 ) -> dict:
     """Distance-to-closest-record figures for ``synthetic`` against ``training`` and ``holdout``.
 
     Returns the share of synthetic rows closer to training than to holdout (ties count half; ideal
     0.5), median distances, the exact-copy rate, the holdout's own copy rate in training (how often
     real rows repeat by chance) and a membership-inference AUC with its advantage ``2 * |AUC - 0.5|``.
+
+    The share compares sets of equal size: the larger side (training, usually) is cut into disjoint
+    random chunks of the smaller side's size and the share is averaged over them (every row counts,
+    and the estimate is less noisy than from one subsample). With ``*_groups`` (one label per row,
+    e.g. the person a row belongs to, when the split kept people on one side) the chunks are made of
+    whole groups, so both sides hold about as many people: a row subsample would spread over more
+    people than the holdout holds and cover the space better, biasing the share toward training.
+    The attack's AUC uses every training and holdout row (an AUC does not depend on the class sizes).
     """
     rng = np.random.default_rng(seed)
-    size = min(len(training), len(holdout))
-    members = training.iloc[np.sort(rng.choice(len(training), size, replace=False))]
-    non_members = holdout.iloc[np.sort(rng.choice(len(holdout), size, replace=False))]
-    members_x, non_members_x, synthetic_x = encode_rows(training, members, non_members, synthetic)
-    to_training = nearest_distances(synthetic_x, members_x)
-    to_holdout = nearest_distances(synthetic_x, non_members_x)
-    share = float(np.mean(to_training < to_holdout) + 0.5 * np.mean(to_training == to_holdout))
+    training_x, holdout_x, synthetic_x = encode_rows(training, training, holdout, synthetic)
+    big_is_training = len(training) >= len(holdout)
+    big_x, small_x = (training_x, holdout_x) if big_is_training else (holdout_x, training_x)
+    big_groups = training_groups if big_is_training else holdout_groups
+    big_groups = np.arange(len(big_x)) if big_groups is None else np.asarray(big_groups)
+    to_small = nearest_distances(synthetic_x, small_x)
+    to_big = [
+        nearest_distances(synthetic_x, big_x[rows])
+        for rows in size_matched_chunks(big_groups, len(small_x), rng)
+    ]
+    to_training, to_holdout = (
+        (to_big, [to_small] * len(to_big)) if big_is_training else ([to_small] * len(to_big), to_big)
+    )
+    shares = [
+        float(np.mean(t < h) + 0.5 * np.mean(t == h)) for t, h in zip(to_training, to_holdout, strict=True)
+    ]
     # Membership inference: a real row that has a synthetic row close by is guessed to be a member.
     scores = -np.concatenate(
-        [nearest_distances(members_x, synthetic_x), nearest_distances(non_members_x, synthetic_x)]
+        [nearest_distances(training_x, synthetic_x), nearest_distances(holdout_x, synthetic_x)]
     )
-    labels = np.concatenate([np.ones(size), np.zeros(size)])
+    labels = np.concatenate([np.ones(len(training_x)), np.zeros(len(holdout_x))])
     auc = float(roc_auc_score(labels, scores))
     return {
-        "compared_rows": int(size),
-        "share_closer_to_training": round(share, 4),
-        "median_dcr_training": round(float(np.median(to_training)), 6),
-        "median_dcr_holdout": round(float(np.median(to_holdout)), 6),
-        "dcr_training": to_training,
-        "dcr_holdout": to_holdout,
+        "compared_rows": len(small_x),
+        "compared_chunks": len(shares),
+        "share_closer_to_training": round(float(np.mean(shares)), 4),
+        "share_closer_to_training_range": [round(min(shares), 4), round(max(shares), 4)],
+        "ties": round(
+            float(np.mean([np.mean(t == h) for t, h in zip(to_training, to_holdout, strict=True)])), 4
+        ),
+        "median_dcr_training": round(float(np.median(np.concatenate(to_training))), 6),
+        "median_dcr_holdout": round(float(np.median(np.concatenate(to_holdout))), 6),
+        "dcr_training": to_training[0],
+        "dcr_holdout": to_holdout[0],
         "exact_copy_rate": round(exact_copy_rate(synthetic, training), 6),
         "holdout_copy_rate": round(exact_copy_rate(holdout, training), 6),
         "membership_auc": round(auc, 4),
