@@ -24,7 +24,7 @@ import pandas as pd
 
 import constants
 from utils import stage
-from utils.cli import base_parser, check_synthesizer, run_main, setup_logging
+from utils.cli import check_synthesizer, run_main
 
 log = logging.getLogger("consumer")
 
@@ -181,12 +181,10 @@ def generate_preferences(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python consumer.py --help``."""
-    parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
-    stage.add_stage_arguments(parser, "a real consumer_preferences table to fit on instead of the simulation")
-    args = parser.parse_args(argv)
-    setup_logging(args.quiet)
-    stage.quiet_libraries()
-    check_synthesizer(args.synthesizer)
+    parser = stage.stage_parser(
+        __doc__.split("\n\n")[0], "a real consumer_preferences table to fit on instead of the simulation"
+    )
+    args = stage.parse_stage_args(parser, argv)
     out_dir = args.out_dir or args.data_dir
     parents = stage.load_parents(args.data_dir, ["demographics"])
     seed_data = stage.read_seed_data(args.seed_data, ["customer_id"], NAME) if args.seed_data else None

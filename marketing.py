@@ -35,7 +35,7 @@ import constants
 from consumer import CHANNELS, DEVICES
 from utils import stage, storage
 from utils.bias import Bias, add_bias_arguments, parse_bias
-from utils.cli import UserError, base_parser, check_synthesizer, run_main, setup_logging
+from utils.cli import UserError, check_synthesizer, run_main
 
 log = logging.getLogger("marketing")
 
@@ -554,18 +554,14 @@ def _user_funnels(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python marketing.py --help``."""
-    parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
-    stage.add_stage_arguments(
-        parser, "a real engagements table to fit the funnels on (customers in --data-dir)"
+    parser = stage.stage_parser(
+        __doc__.split("\n\n")[0], "a real engagements table to fit the funnels on (customers in --data-dir)"
     )
     parser.add_argument(
         "--seed-campaigns", default=None, metavar="PATH", help="a real campaigns table to fit on"
     )
     add_bias_arguments(parser)
-    args = parser.parse_args(argv)
-    setup_logging(args.quiet)
-    stage.quiet_libraries()
-    check_synthesizer(args.synthesizer)
+    args = stage.parse_stage_args(parser, argv)
     bias = parse_bias(args.bias_group, args.bias_strength)
     out_dir = args.out_dir or args.data_dir
     parents = stage.load_parents(args.data_dir, ["demographics", "consumer_preferences"])

@@ -28,7 +28,7 @@ import pandas as pd
 import constants
 from consumer import CATEGORIES, MARGINALS
 from utils import stage
-from utils.cli import base_parser, check_synthesizer, run_main, setup_logging
+from utils.cli import check_synthesizer, run_main
 
 log = logging.getLogger("transaction")
 
@@ -236,12 +236,10 @@ def generate_transactions(
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python transaction.py --help``."""
-    parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
-    stage.add_stage_arguments(parser, "a real transactions table to fit on (customers in --data-dir)")
-    args = parser.parse_args(argv)
-    setup_logging(args.quiet)
-    stage.quiet_libraries()
-    check_synthesizer(args.synthesizer)
+    parser = stage.stage_parser(
+        __doc__.split("\n\n")[0], "a real transactions table to fit on (customers in --data-dir)"
+    )
+    args = stage.parse_stage_args(parser, argv)
     out_dir = args.out_dir or args.data_dir
     names = ["demographics", "consumer_preferences", "marketing_campaigns", "engagements"]
     parents = stage.load_parents(args.data_dir, names)

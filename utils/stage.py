@@ -38,7 +38,7 @@ import pandas as pd
 
 import constants
 from utils import rules, storage, synth
-from utils.cli import UserError
+from utils.cli import UserError, base_parser, check_synthesizer, setup_logging
 from utils.datasets import dataset_path, load_dataset, load_demographics, models_dir, seed_dir
 
 PROFILE = "profile"
@@ -62,6 +62,20 @@ def add_stage_arguments(parser: argparse.ArgumentParser, seed_data_help: str) ->
         help="customers in the simulated seed sample",
     )
     return parser
+
+
+def stage_parser(description: str, seed_data_help: str) -> argparse.ArgumentParser:
+    """The command line of a chain stage: the common flags, ``--synthesizer`` and the stage flags."""
+    return add_stage_arguments(base_parser(description, synthesizer=True), seed_data_help)
+
+
+def parse_stage_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse a stage's flags, set up logging (SDV's own logs quieted) and check the synthesizer."""
+    args = parser.parse_args(argv)
+    setup_logging(args.quiet)
+    quiet_libraries()
+    check_synthesizer(args.synthesizer)
+    return args
 
 
 def quiet_libraries() -> None:
