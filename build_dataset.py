@@ -33,9 +33,10 @@ import consumer
 import demographic
 import marketing
 import transaction
-from utils import stage, storage
-from utils.bias import Bias, add_bias_arguments, parse_bias
-from utils.cli import (
+from utils.chain import stage
+from utils.chain.bias import Bias, add_bias_arguments, parse_bias
+from utils.core import storage
+from utils.core.cli import (
     UserError,
     base_parser,
     check_positive,

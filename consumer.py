@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import stage
-from utils.cli import check_synthesizer, run_main
+from utils.chain import stage
+from utils.core.cli import check_synthesizer, run_main
 
 log = logging.getLogger("consumer")
 
@@ -125,7 +125,7 @@ def _training_table(preferences: pd.DataFrame, demographics: pd.DataFrame) -> pd
     if not set(DEMOGRAPHIC_COLUMNS) <= set(preferences.columns):
         preferences = preferences.merge(demographics[["customer_id", *DEMOGRAPHIC_COLUMNS]], on="customer_id")
     if preferences.empty:
-        from utils.cli import UserError
+        from utils.core.cli import UserError
 
         raise UserError("the seed preferences share no customer_id with the demographics in --data-dir")
     return tidy(preferences).join(preferences[list(DEMOGRAPHIC_COLUMNS)].reset_index(drop=True))

@@ -38,8 +38,10 @@ import pandas as pd
 from tqdm import tqdm
 
 import constants
-from utils import census, population, storage, synth
-from utils.cli import (
+from utils.census import population
+from utils.census import tables as census
+from utils.core import storage
+from utils.core.cli import (
     UserError,
     base_parser,
     check_positive,
@@ -48,7 +50,8 @@ from utils.cli import (
     setup_logging,
     split_list,
 )
-from utils.datasets import DEMOGRAPHICS, demographics_path, models_dir, seed_dir
+from utils.core.datasets import DEMOGRAPHICS, demographics_path, models_dir, seed_dir
+from utils.synth import models as synth
 
 log = logging.getLogger("demographic")
 

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 import constants
-from utils import datasets, storage
-from utils.cli import UserError, base_parser, run_main, setup_logging, split_list
+from utils.core import datasets, storage
+from utils.core.cli import UserError, base_parser, run_main, setup_logging, split_list
 
 log = logging.getLogger("eda")
 

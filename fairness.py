@@ -4,7 +4,7 @@
     python fairness.py --outcome high_value --protected gender,age_group --mitigate
 
 For each protected attribute (``constants.PROTECTED_ATTRIBUTES`` by default) and one outcome from
-``utils.outcomes`` (``targeted``, ``converted`` or ``high_value``):
+``utils.chain.outcomes`` (``targeted``, ``converted`` or ``high_value``):
 
 * **privileged group**: the group whose outcome rate is highest, judged by the lower end of its 95 %
   Wilson interval (so a tiny group's lucky rate does not become the reference), among groups with at
@@ -36,22 +36,23 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import datasets, storage
-from utils import fairness_metrics as fm
-from utils.cli import UserError, base_parser, run_main, setup_logging, split_list
-from utils.outcomes import GROUP_COLUMNS, OUTCOMES, customer_outcomes
+from utils.chain.outcomes import GROUP_COLUMNS, OUTCOMES, customer_outcomes
+from utils.core import datasets, storage
+from utils.core.cli import UserError, base_parser, run_main, setup_logging, split_list
+from utils.metrics import fairness as fm
+from utils.metrics.fairness import (
+    FAIL,
+    INCONCLUSIVE,
+    INSUFFICIENT,
+    PASS,
+    choose_privileged,
+    di_verdict,
+    verdicts,
+)
 
 log = logging.getLogger("fairness")
 
 EXCLUDED_FEATURES = {"customer_id", "age", "income_bracket", "total_spend", *constants.PROTECTED_ATTRIBUTES}
-PASS, FAIL, INCONCLUSIVE, INSUFFICIENT = "pass", "fail", "inconclusive", "insufficient_data"
-DIFFERENCES = (
-    "statistical_parity_difference",
-    "true_positive_rate_difference",
-    "false_positive_rate_difference",
-    "average_odds_difference",
-    "equal_opportunity_difference",
-)
 
 
 # --- loading ------------------------------------------------------------------------------------
@@ -131,49 +132,7 @@ def fit_predict(
     return scores >= threshold
 
 
-# --- verdicts -----------------------------------------------------------------------------------
-def di_verdict(value: float | None, p_value: float | None = None) -> str:
-    """Four-fifths rule: pass inside the range; fail outside it when significant, else inconclusive."""
-    if value is None:
-        return INSUFFICIENT
-    low, high = constants.FOUR_FIFTHS_RANGE
-    if low <= value <= high:
-        return PASS
-    return FAIL if p_value is None or p_value < constants.FAIRNESS_ALPHA else INCONCLUSIVE
-
-
-def difference_verdict(value: float | None) -> str:
-    """Absolute tolerance: pass when |value| <= constants.FAIRNESS_TOLERANCE."""
-    if value is None:
-        return INSUFFICIENT
-    return PASS if abs(value) <= constants.FAIRNESS_TOLERANCE else FAIL
-
-
-def verdicts(metrics: dict) -> dict:
-    """A verdict for every known metric present in ``metrics``."""
-    out = {}
-    if "disparate_impact" in metrics:
-        out["disparate_impact"] = di_verdict(metrics["disparate_impact"], metrics.get("p_value"))
-    out.update({name: difference_verdict(metrics[name]) for name in DIFFERENCES if name in metrics})
-    return out
-
-
 # --- per attribute ------------------------------------------------------------------------------
-def choose_privileged(labels: pd.Series, groups: pd.Series) -> tuple[str, str]:
-    """The privileged group (highest Wilson lower bound of its rate among large enough groups), and why."""
-    counts = groups.value_counts()
-    positives = labels.groupby(groups).sum()
-    eligible = counts[counts >= constants.FAIRNESS_MIN_GROUP_SIZE].index
-    candidates = eligible if len(eligible) else counts.index
-    bounds = {g: fm.wilson_lower_bound(positives[g], counts[g]) for g in sorted(candidates)}
-    privileged = max(bounds, key=lambda g: (bounds[g], g))
-    reason = (
-        f"highest outcome rate by the lower end of its 95% Wilson interval among groups with at least "
-        f"{constants.FAIRNESS_MIN_GROUP_SIZE} customers"
-    )
-    return str(privileged), reason
-
-
 def group_rows(
     attribute: str,
     groups: pd.Series,

@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import storage
-from utils.cli import UserError, base_parser, check_positive, run_main, setup_logging
+from utils.core import storage
+from utils.core.cli import UserError, base_parser, check_positive, run_main, setup_logging
 
 log = logging.getLogger("feedback360")
 

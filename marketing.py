@@ -33,9 +33,10 @@ import pandas as pd
 
 import constants
 from consumer import CHANNELS, DEVICES
-from utils import stage, storage
-from utils.bias import Bias, add_bias_arguments, parse_bias
-from utils.cli import UserError, check_synthesizer, run_main
+from utils.chain import stage
+from utils.chain.bias import Bias, add_bias_arguments, parse_bias
+from utils.core import storage
+from utils.core.cli import UserError, check_synthesizer, run_main
 
 log = logging.getLogger("marketing")
 

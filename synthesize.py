@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import fidelity, privacy, storage, synth, synth_report
-from utils.cli import (
+from utils.core import storage
+from utils.core.cli import (
     UserError,
     base_parser,
     check_positive,
@@ -33,9 +33,12 @@ from utils.cli import (
     setup_logging,
     split_list,
 )
-from utils.prepare import PreparedTable, prepare_table, restore_table, structural_categories
-from utils.public_tables import load_public
-from utils.utility import tstr_utility
+from utils.metrics import fidelity, privacy
+from utils.metrics.tstr import tstr_utility
+from utils.private_copy import report as synth_report
+from utils.private_copy.prepare import PreparedTable, prepare_table, restore_table, structural_categories
+from utils.private_copy.public_tables import load_public
+from utils.synth import models as synth
 
 log = logging.getLogger("synthesize")
 COPULA_DISTRIBUTIONS = ("truncnorm", "beta", "norm", "gamma", "uniform", "gaussian_kde")
@@ -46,7 +49,7 @@ def load_input(path: str, cache_dir: str | None = None) -> pd.DataFrame:
 
     DataLoader's category and Arrow string dtypes become plain objects: SDV and the metrics expect them.
     """
-    from data_loader import DataLoader
+    from utils.core.loader import DataLoader
 
     if path.startswith("public:"):
         return load_public(path.split(":", 1)[1])

@@ -27,8 +27,8 @@ import pandas as pd
 
 import constants
 from consumer import CATEGORIES, MARGINALS
-from utils import stage
-from utils.cli import check_synthesizer, run_main
+from utils.chain import stage
+from utils.core.cli import check_synthesizer, run_main
 
 log = logging.getLogger("transaction")
 

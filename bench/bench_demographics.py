@@ -18,7 +18,8 @@ import warnings
 import constants
 import demographic
 from bench.common import measure, report
-from utils import population, synth
+from utils.census import population
+from utils.synth import models as synth
 
 STATES = list(constants.STATES)
 

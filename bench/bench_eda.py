@@ -18,7 +18,7 @@ import tempfile
 import constants
 import eda
 from bench.common import measure, report
-from utils import datasets
+from utils.core import datasets
 
 BUDGET_S = 300.0
 

@@ -27,8 +27,8 @@ import constants
 import feedback360
 import synthesize
 from bench.common import measure, report
-from utils import synth_report
-from utils.public_tables import load_public
+from utils.private_copy import report as synth_report
+from utils.private_copy.public_tables import load_public
 
 VARIANTS = {
     "default": {"conditional": True, "distribution": constants.SYNTH_COPULA_DISTRIBUTION},

@@ -83,7 +83,7 @@ def _wait_for_endpoint(process: subprocess.Popen, log_path: Path) -> str:
 @pytest.fixture
 def azure_env(azurite, monkeypatch) -> str:
     """Point the Azure settings at the emulator (no ``.env`` read) and return a fresh ``az://`` prefix."""
-    from utils import azure
+    from utils.core import azure
 
     monkeypatch.setattr(azure, "DOTENV_PATH", Path("/nonexistent/.env"))
     for name, value in azurite.env().items():

@@ -12,9 +12,10 @@ import pandas as pd
 import pytest
 
 from data_loader import DataLoader, describe
-from utils import azure, datasets, storage, synth
-from utils.cli import UserError
-from utils.datasets import dataset_path, demographics_path
+from utils.core import azure, datasets, storage
+from utils.core.cli import UserError
+from utils.core.datasets import dataset_path, demographics_path
+from utils.synth import models as synth
 
 pytest_plugins = ["tests.azurite"]
 pytestmark = pytest.mark.azure

@@ -22,12 +22,12 @@ import constants
 import consumer
 import marketing
 import transaction
-from utils import stage
-from utils.bias import Bias, parse_bias
-from utils.cli import UserError
-from utils.datasets import load_dataset, load_demographics, seed_dir
-from utils.outcomes import customer_outcomes
-from utils.rules import RULES, check_rules
+from utils.chain import stage
+from utils.chain.bias import Bias, parse_bias
+from utils.chain.outcomes import customer_outcomes
+from utils.chain.rules import RULES, check_rules
+from utils.core.cli import UserError
+from utils.core.datasets import load_dataset, load_demographics, seed_dir
 
 STATES = ["NY", "WA"]
 SMALL = {"rows_per_state": 1_000, "seed_customers": 1_000, "demographic_seed_rows": 3_000, "validate": False}
@@ -216,7 +216,7 @@ def test_bad_input_is_one_clear_error(tmp_path, capsys):
     with pytest.raises(UserError, match="bias-strength"):
         parse_bias("gender=female", 1.5)
     with pytest.raises(SystemExit) as exit_info:
-        from utils.cli import run_main
+        from utils.core.cli import run_main
 
         run_main(consumer.main, ["--data-dir", str(tmp_path / "missing"), "--quiet"])
     assert exit_info.value.code == 2 and "does not exist" in capsys.readouterr().err

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from data_loader import DataLoader, DataLoaderError, main
-from utils import storage
+from utils.core import storage
 
 
 def transactions(rows: int = 300, seed: int = 0) -> pd.DataFrame:

@@ -13,9 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import demographic
-from utils import census, fidelity, population
-from utils.cli import UserError
-from utils.ipf import Constraint, integerise, ipf
+from utils.census import population
+from utils.census import tables as census
+from utils.census.ipf import Constraint, integerise, ipf
+from utils.core.cli import UserError
+from utils.metrics import fidelity
 
 ROOT = Path(__file__).resolve().parent.parent
 # 20,000 synthetic rows from a 20,000-row seed: the bar's size; smaller samples are too noisy for

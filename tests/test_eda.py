@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 import build_dataset
 import constants
 import eda
-from utils import browser
+from utils.core import browser
 
 SMALL_BUILD = {
     "states": ["NY"],

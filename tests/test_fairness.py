@@ -16,11 +16,11 @@ from hypothesis import strategies as st
 import build_dataset
 import constants
 import fairness
-from utils import fairness_metrics as fm
-from utils import storage
-from utils.bias import Bias
-from utils.cli import run_main
-from utils.outcomes import OUTCOMES
+from utils.chain.bias import Bias
+from utils.chain.outcomes import OUTCOMES
+from utils.core import storage
+from utils.core.cli import run_main
+from utils.metrics import fairness as fm
 
 SMALL_BUILD = {
     "states": ["NY"],

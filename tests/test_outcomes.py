@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from utils.outcomes import customer_outcomes
+from utils.chain.outcomes import customer_outcomes
 
 
 def test_customer_outcomes_labels_each_customer():

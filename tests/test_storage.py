@@ -5,8 +5,8 @@ import os
 import pandas as pd
 import pytest
 
-from utils import storage
-from utils.cli import UserError
+from utils.core import storage
+from utils.core.cli import UserError
 
 
 def test_write_table_round_trip_and_no_temporary_left(tmp_path):

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from utils import storage
-from utils.cli import UserError
-from utils.synth import fit_synthesizer, load_synthesizer, sample_synthesizer, save_synthesizer
+from utils.core import storage
+from utils.core.cli import UserError
+from utils.synth.models import fit_synthesizer, load_synthesizer, sample_synthesizer, save_synthesizer
 
 
 @pytest.fixture(scope="module")

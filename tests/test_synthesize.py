@@ -11,11 +11,11 @@ from hypothesis import strategies as st
 import constants
 import feedback360
 import synthesize
-from utils import storage
-from utils.cli import run_main
-from utils.fidelity import column_distances, tvd
-from utils.prepare import detect_table_metadata, structural_categories
-from utils.privacy import dcr_privacy, exact_copy_rate, size_matched_chunks
+from utils.core import storage
+from utils.core.cli import run_main
+from utils.metrics.fidelity import column_distances, tvd
+from utils.metrics.privacy import dcr_privacy, exact_copy_rate, size_matched_chunks
+from utils.private_copy.prepare import detect_table_metadata, structural_categories
 
 pytest_plugins = ["tests.azurite"]
 

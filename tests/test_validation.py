@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 import build_dataset
 import constants
-from utils import browser
-from utils.datasets import find_dataset
+from utils.core import browser
+from utils.core.datasets import find_dataset
 from validation import checks
 from validation.validate_data import console_table, main, validate
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from utils import rules
+from utils.chain import rules
 from validation.checks import SKIP, Check, verdict
 
 

@@ -14,7 +14,7 @@ import warnings
 import pandas as pd
 
 import constants
-from utils import fidelity
+from utils.metrics import fidelity
 from validation.checks import Check, cramers_allowance, pearson_allowance, verdict
 from validation.distributions import comparable_columns
 from validation.loading import sample

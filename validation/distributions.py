@@ -12,7 +12,9 @@ from __future__ import annotations
 import pandas as pd
 
 import constants
-from utils import census, fidelity, population
+from utils.census import population
+from utils.census import tables as census
+from utils.metrics import fidelity
 from validation.checks import Check, ks_allowance, tvd_allowance, verdict
 from validation.loading import is_identifier
 

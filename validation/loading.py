@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 import constants
-from utils import datasets
-from utils.cli import UserError
+from utils.core import datasets
+from utils.core.cli import UserError
 
 DATETIME_COLUMNS = ("timestamp", "start_date", "end_date")
 KEYS = {

@@ -2,10 +2,10 @@
 
 For each outcome of :mod:`utils.outcomes` (``targeted``, ``converted``, ``high_value``) and each
 protected attribute (``constants.PROTECTED_ATTRIBUTES``), every group's rate is compared with the
-reference group (``fairness.choose_privileged``: highest rate by its Wilson lower bound among groups
+reference group (``fairness_metrics.choose_privileged``: highest rate by its Wilson lower bound among groups
 of at least ``constants.FAIRNESS_MIN_GROUP_SIZE`` customers) as a ratio (disparate impact) and a
 difference. A group is *flagged* when its ratio is outside ``constants.FOUR_FIFTHS_RANGE`` and the gap
-is significant (two-proportion z-test, p < ``constants.FAIRNESS_ALPHA``), as ``fairness.di_verdict``
+is significant (two-proportion z-test, p < ``constants.FAIRNESS_ALPHA``), as ``fairness_metrics.di_verdict``
 decides.
 
 Policy: a flag is a **warning**, not a failure. Disparities can be real features of the simulated
@@ -20,9 +20,8 @@ from __future__ import annotations
 import pandas as pd
 
 import constants
-import fairness
-from utils import fairness_metrics
-from utils.outcomes import OUTCOMES, customer_outcomes
+from utils.chain.outcomes import OUTCOMES, customer_outcomes
+from utils.metrics import fairness as fairness_metrics
 from validation.checks import FAIL, PASS, SKIP, WARN, Check
 
 LOW, HIGH = constants.FOUR_FIFTHS_RANGE
@@ -30,7 +29,7 @@ BIAS_OUTCOMES = ("targeted", "converted")  # what the bias knob acts on
 
 
 def outcomes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Per-customer outcomes (``utils.outcomes``) with the protected attributes as text."""
+    """Per-customer outcomes (``utils.chain.outcomes``) with the protected attributes as text."""
     frame = customer_outcomes(
         tables["demographics"],
         tables["engagements"][["customer_id", "event_type"]],
@@ -42,7 +41,7 @@ def outcomes(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def group_rates(customers: pd.DataFrame, outcome: str, attribute: str) -> pd.DataFrame:
     """One row per group: customers, rate, ratio and difference to the reference, p-value, flag."""
     labels, groups = customers[outcome].astype(bool), customers[attribute]
-    reference, _ = fairness.choose_privileged(labels, groups)
+    reference, _ = fairness_metrics.choose_privileged(labels, groups)
     counts, positives = groups.value_counts(), labels.groupby(groups).sum()
     ref_n, ref_pos = int(counts[reference]), int(positives[reference])
     ref_rate = ref_pos / ref_n
@@ -57,7 +56,7 @@ def group_rates(customers: pd.DataFrame, outcome: str, attribute: str) -> pd.Dat
         elif n < constants.FAIRNESS_MIN_GROUP_SIZE:
             status = "insufficient_data"
         else:
-            status = fairness.di_verdict(ratio, p_value)
+            status = fairness_metrics.di_verdict(ratio, p_value)
         rows.append(
             {
                 "outcome": outcome,

@@ -15,7 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from utils import fidelity
+from utils.metrics import fidelity
 
 SEED_COLOR, SYNTH_COLOR, CENSUS_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 MAX_BARS = 12

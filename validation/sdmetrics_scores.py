@@ -12,7 +12,7 @@ import warnings
 
 import pandas as pd
 
-from utils import fidelity
+from utils.metrics import fidelity
 from validation.checks import INFO, Check
 from validation.distributions import comparable_columns
 from validation.loading import KEYS, sample

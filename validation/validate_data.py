@@ -4,7 +4,7 @@
     python validation/validate_data.py --data-dir /tmp/small --report-dir /tmp/small/report
 
 Compares every table with the seed sample its synthesizer was fitted on (``{data_dir}/seed/``) and
-each state's demographics with its census tables; checks every rule of ``utils/rules.py``; reports
+each state's demographics with its census tables; checks every rule of ``utils/chain/rules.py``; reports
 outcome parity across protected groups and SDMetrics scores. Writes ``validation_report.json`` and a
 self-contained ``validation_report.html`` under ``--report-dir`` (default ``validation/reports/``)
 and prints a table of checks. Exit code 0 when every check passes, 1 when any fails, 2 on bad input.
@@ -29,8 +29,8 @@ import pandas as pd
 from tqdm import tqdm
 
 import constants
-from utils import datasets, storage
-from utils.cli import base_parser, check_positive, run_main, setup_logging
+from utils.core import datasets, storage
+from utils.core.cli import base_parser, check_positive, run_main, setup_logging
 from validation import (
     compliance,
     correlations,

@@ -13,10 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 
 import constants
+from utils.core.errors import UserError
 
-
-class UserError(Exception):
-    """A problem with the user's input or environment, reported as one line and exit code 2."""
+__all__ = ["UserError", "base_parser", "run_main", "setup_logging", "split_list"]
 
 
 def base_parser(description: str, *, synthesizer: bool = False) -> argparse.ArgumentParser:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 import constants
-from utils import storage
-from utils.cli import UserError
+from utils.core import storage
+from utils.core.cli import UserError
 
 DEMOGRAPHICS = "demographics"
 
@@ -61,7 +61,7 @@ def demographics_states(data_dir: str | os.PathLike) -> list[str]:
 
 
 def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    from data_loader import DataLoader
+    from utils.core.loader import DataLoader
 
     return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
 

@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import accuracy_score, f1_score
 
-from utils.fidelity import as_float, as_labels, is_numeric
+from utils.metrics.fidelity import as_float, as_labels, is_numeric
 
 
 def _features(frame: pd.DataFrame, reference: pd.DataFrame, target: str) -> tuple[pd.DataFrame, list[bool]]:

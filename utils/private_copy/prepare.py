@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.cli import UserError
+from utils.core.cli import UserError
 
 # Text scales recognised as ordinal, lowest first (matched case-insensitively on the full set).
 LIKERT_ORDERS = (

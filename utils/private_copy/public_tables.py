@@ -15,7 +15,7 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from utils.cli import UserError
+from utils.core.cli import UserError
 
 OCCUPATIONS = {
     1: "student",

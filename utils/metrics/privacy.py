@@ -22,7 +22,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import NearestNeighbors
 
-from utils.fidelity import as_float, as_labels, is_numeric
+from utils.metrics.fidelity import as_float, as_labels, is_numeric
 
 
 def encode_rows(reference: pd.DataFrame, *frames: pd.DataFrame) -> list[np.ndarray]:

@@ -8,7 +8,7 @@ Every stage does the same five things, written once here:
 3. fit the chosen synthesizer on it and sample a pool of synthetic rows (:func:`fit_and_sample`);
 4. give every real parent (customer, customer-campaign pair, transaction slot) a synthetic row of
    the same stratum (:func:`match_rows`), then assign keys and enforce the structural rules;
-5. check the business rules (``utils.rules``) and write outputs, seed and model (:func:`write_stage`).
+5. check the business rules (``utils.chain.rules``) and write outputs, seed and model (:func:`write_stage`).
 
 How the synthesizer sees a stage's table (:func:`encode` / :func:`decode`): for ``gaussian_copula``
 the categorical columns are joined into one ``profile`` column. A Gaussian copula keeps each
@@ -37,9 +37,11 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import rules, storage, synth
-from utils.cli import UserError, base_parser, check_synthesizer, setup_logging
-from utils.datasets import dataset_path, load_dataset, load_demographics, models_dir, seed_dir
+from utils.chain import rules
+from utils.core import storage
+from utils.core.cli import UserError, base_parser, check_synthesizer, setup_logging
+from utils.core.datasets import dataset_path, load_dataset, load_demographics, models_dir, seed_dir
+from utils.synth import models as synth
 
 PROFILE = "profile"
 SEPARATOR = "|"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from utils import azure
-from utils.cli import UserError
+from utils.core import azure
+from utils.core.cli import UserError
 
 TABLE_FORMATS = ("csv", "parquet")
 

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.cli import UserError
+from utils.core.cli import UserError
 
 
 @dataclass(frozen=True)

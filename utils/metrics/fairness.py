@@ -17,10 +17,20 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+import constants
+
 PROTECTED = "privileged"  # the encoded protected attribute: 1 for the privileged group, 0 otherwise
 LABEL = "label"
 PRIVILEGED = [{PROTECTED: 1}]
 UNPRIVILEGED = [{PROTECTED: 0}]
+PASS, FAIL, INCONCLUSIVE, INSUFFICIENT = "pass", "fail", "inconclusive", "insufficient_data"
+DIFFERENCES = (
+    "statistical_parity_difference",
+    "true_positive_rate_difference",
+    "false_positive_rate_difference",
+    "average_odds_difference",
+    "equal_opportunity_difference",
+)
 
 
 @contextmanager
@@ -187,3 +197,45 @@ def _float(value) -> float | None:
     """A JSON-friendly float: rounded to 6 places, None for NaN/inf (an undefined ratio)."""
     value = float(value)
     return round(value, 6) if math.isfinite(value) else None
+
+
+# --- verdicts (fairness.py and validation/parity.py) ---------------------------------------------
+def di_verdict(value: float | None, p_value: float | None = None) -> str:
+    """Four-fifths rule: pass inside the range; fail outside it when significant, else inconclusive."""
+    if value is None:
+        return INSUFFICIENT
+    low, high = constants.FOUR_FIFTHS_RANGE
+    if low <= value <= high:
+        return PASS
+    return FAIL if p_value is None or p_value < constants.FAIRNESS_ALPHA else INCONCLUSIVE
+
+
+def difference_verdict(value: float | None) -> str:
+    """Absolute tolerance: pass when |value| <= constants.FAIRNESS_TOLERANCE."""
+    if value is None:
+        return INSUFFICIENT
+    return PASS if abs(value) <= constants.FAIRNESS_TOLERANCE else FAIL
+
+
+def verdicts(metrics: dict) -> dict:
+    """A verdict for every known metric present in ``metrics``."""
+    out = {}
+    if "disparate_impact" in metrics:
+        out["disparate_impact"] = di_verdict(metrics["disparate_impact"], metrics.get("p_value"))
+    out.update({name: difference_verdict(metrics[name]) for name in DIFFERENCES if name in metrics})
+    return out
+
+
+def choose_privileged(labels: pd.Series, groups: pd.Series) -> tuple[str, str]:
+    """The privileged group (highest Wilson lower bound of its rate among large enough groups), and why."""
+    counts = groups.value_counts()
+    positives = labels.groupby(groups).sum()
+    eligible = counts[counts >= constants.FAIRNESS_MIN_GROUP_SIZE].index
+    candidates = eligible if len(eligible) else counts.index
+    bounds = {g: wilson_lower_bound(positives[g], counts[g]) for g in sorted(candidates)}
+    privileged = max(bounds, key=lambda g: (bounds[g], g))
+    reason = (
+        f"highest outcome rate by the lower end of its 95% Wilson interval among groups with at least "
+        f"{constants.FAIRNESS_MIN_GROUP_SIZE} customers"
+    )
+    return str(privileged), reason

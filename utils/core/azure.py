@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import constants
-from utils.cli import UserError
+from utils.core.cli import UserError
 
 DOTENV_PATH = constants.PROJECT_ROOT / ".env"
 SCHEMES = ("az", "abfs")

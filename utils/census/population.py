@@ -33,9 +33,17 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from utils import census
-from utils.census import AGE_CELLS, EDUCATION, GENDERS, HOUSEHOLD_SIZES, INCOME_BRACKETS, MARITAL, RACES
-from utils.ipf import Constraint, IPFResult, integerise, ipf
+from utils.census import tables as census
+from utils.census.ipf import Constraint, IPFResult, integerise, ipf
+from utils.census.tables import (
+    AGE_CELLS,
+    EDUCATION,
+    GENDERS,
+    HOUSEHOLD_SIZES,
+    INCOME_BRACKETS,
+    MARITAL,
+    RACES,
+)
 
 AXES = ("age_cell", "gender", "race_ethnicity", "education", "marital_status", "income_bracket", "size")
 AGE, SEX, RACE, EDU, MARITAL_AXIS, INCOME, SIZE = range(len(AXES))

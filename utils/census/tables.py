@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.cli import UserError
+from utils.core.cli import UserError
 
 CENSUS_DIR = constants.CENSUS_DIR
 RAW_STATE = CENSUS_DIR / "raw" / "acs1_2018_state"

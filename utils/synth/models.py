@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils import storage
-from utils.cli import UserError, check_synthesizer
+from utils.core import storage
+from utils.core.cli import UserError, check_synthesizer
 
 log = logging.getLogger("synth")
 
