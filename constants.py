@@ -43,7 +43,6 @@ VALIDATION_THRESHOLDS = {
 FOUR_FIFTHS_RANGE = (0.8, 1.25)  # disparate impact inside this range passes
 
 # --- Datasets ----------------------------------------------------------------------------------
-TABLES = ("demographics", "consumer_preferences", "marketing_campaigns", "engagements", "transactions")
 PROTECTED_ATTRIBUTES = ("gender", "race_ethnicity", "age_group")
 HIGH_VALUE_QUANTILE = 0.8  # a customer whose total spend is at or above this quantile is high value
 
@@ -65,6 +64,8 @@ FAIRNESS_VALIDATION_FRACTION = 0.2  # share held out to fit the equalized-odds p
 FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the gap is this significant
 
 # --- Chain: preferences, campaigns, engagements, transactions (consumer/marketing/transaction.py) ----
+# Marginals of the chain copulas (one per stratum): truncated normals fit ~10x faster than beta.
+CHAIN_MARGINALS = "truncnorm"
 CHAIN_SEED_CUSTOMERS = 6_000  # customers in each chain stage's simulated seed sample
 CHAIN_START_DATE = "2024-01-01"  # campaigns and transactions fall in this one-year window
 CHAIN_DAYS = 366

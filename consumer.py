@@ -24,24 +24,20 @@ import pandas as pd
 
 import constants
 from utils.chain import stage
+from utils.core import schema
 from utils.core.cli import check_synthesizer, run_main
+from utils.core.schema import AFFINITIES, OPT_INS
 
 log = logging.getLogger("consumer")
 
-NAME = "consumer_preferences"
-CHANNELS = ("email", "social", "search", "display", "tv", "direct_mail", "sms")
-DEVICES = ("mobile", "desktop", "tablet")
-CATEGORIES = ("electronics", "apparel", "home", "beauty", "grocery", "sports")
-AFFINITIES = tuple(f"affinity_{category}" for category in CATEGORIES)
-OPT_INS = ("email_opt_in", "sms_opt_in", "push_opt_in")
+NAME = schema.PREFERENCES
 SCORES = ("price_sensitivity", "brand_loyalty", "purchase_frequency", "avg_basket_size", *AFFINITIES)
-COLUMNS = ("customer_id", "preferred_channel", "preferred_device", *SCORES, *OPT_INS)
+COLUMNS = schema.TABLES[NAME].column_names
 DEMOGRAPHIC_COLUMNS = ("age", "age_group", "gender", "household_income")
 STRATA = ("age_group", "gender")  # a customer gets a synthetic row of its stratum, paired by income
 # One Gaussian copula is fitted per stratum (14 of them), so its marginals must be quick to fit:
 # truncated normals (beta fits took 10x as long), on scales where the right-skewed columns are
 # near normal: log for income and basket size (log-normal), cube root for purchase frequency (gamma).
-MARGINALS = "truncnorm"
 RESCALE = {
     "household_income": (np.log1p, np.expm1),
     "avg_basket_size": (np.log1p, np.expm1),
@@ -168,7 +164,7 @@ def generate_preferences(
         epochs=epochs,
         out_dir=out_dir,
         by=STRATA,
-        distribution=MARGINALS,
+        distribution=constants.CHAIN_MARGINALS,
     )
     pool = pool.assign(**{column: inverse(pool[column]) for column, (_, inverse) in RESCALE.items()})
     targets = demographics[["customer_id", *STRATA, "household_income"]]

@@ -40,7 +40,7 @@ from tqdm import tqdm
 import constants
 from utils.census import population
 from utils.census import tables as census
-from utils.core import storage
+from utils.core import schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -55,20 +55,7 @@ from utils.synth import models as synth
 
 log = logging.getLogger("demographic")
 
-COLUMNS = (
-    "customer_id",
-    "state",
-    "age",
-    "age_group",
-    "gender",
-    "race_ethnicity",
-    "education",
-    "marital_status",
-    "household_income",
-    "income_bracket",
-    "household_size",
-    "urban_rural",
-)
+COLUMNS = schema.TABLES[schema.DEMOGRAPHICS].column_names
 PROFILE_PARTS = ("age_group", "gender", "race_ethnicity", "education", "marital_status", "income_bracket")
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 import constants
-from utils.core import datasets, storage
+from utils.core import datasets, schema, storage
 from utils.core.cli import UserError, base_parser, run_main, setup_logging, split_list
 
 log = logging.getLogger("eda")
@@ -137,7 +137,7 @@ def load_table(data_dir: str, name: str) -> pd.DataFrame | None:
 def available_datasets(data_dir: str) -> list[str]:
     """The logical tables that exist in ``data_dir``, in pipeline order."""
     names = []
-    for name in constants.TABLES:
+    for name in schema.TABLE_NAMES:
         try:
             if name == datasets.DEMOGRAPHICS:
                 if datasets.demographics_states(data_dir):
@@ -243,9 +243,10 @@ def eda_reports(
     if sample is not None and sample <= 0:
         raise UserError(f"--sample must be a positive integer, got {sample}")
     names = list(datasets_) if datasets_ else available_datasets(data_dir)
-    unknown = [name for name in names if name not in constants.TABLES]
+    unknown = [name for name in names if name not in schema.TABLE_NAMES]
     if unknown:
-        raise UserError(f"unknown dataset(s) {', '.join(unknown)}: choose from {', '.join(constants.TABLES)}")
+        choices = ", ".join(schema.TABLE_NAMES)
+        raise UserError(f"unknown dataset(s) {', '.join(unknown)}: choose from {choices}")
     if not names:
         raise UserError(f"no datasets in {data_dir}: run build_dataset.py first")
     storage.ensure_dir(report_dir)
@@ -267,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = base_parser("ydata-profiling HTML reports for each dataset and seed-vs-synthetic comparisons.")
     parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets")
     parser.add_argument(
-        "--datasets", default=None, help=f"comma-separated subset of {','.join(constants.TABLES)}"
+        "--datasets", default=None, help=f"comma-separated subset of {','.join(schema.TABLE_NAMES)}"
     )
     parser.add_argument("--minimal", action="store_true", help="minimal mode for every table")
     parser.add_argument("--sample", type=int, default=None, help="profile at most N rows per table")

@@ -32,41 +32,19 @@ import numpy as np
 import pandas as pd
 
 import constants
-from consumer import CHANNELS, DEVICES
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
-from utils.core import storage
+from utils.core import schema, storage
 from utils.core.cli import UserError, check_synthesizer, run_main
+from utils.core.schema import CHANNELS, CREATIVES, DEVICES, EVENT_TYPES, OBJECTIVES, SEGMENTS
 
 log = logging.getLogger("marketing")
 
-CAMPAIGNS = "marketing_campaigns"
-ENGAGEMENTS = "engagements"
-OBJECTIVES = ("awareness", "acquisition", "conversion", "retention")
-SEGMENTS = ("all_adults", "young_adults", "middle_aged", "seniors", "value_seekers", "loyal_customers")
+CAMPAIGNS = schema.CAMPAIGNS
+ENGAGEMENTS = schema.ENGAGEMENTS
 SEGMENT_WEIGHTS = (0.4, 0.12, 0.12, 0.12, 0.12, 0.12)
-CREATIVES = ("video", "static_image", "carousel", "text", "interactive")
-CAMPAIGN_COLUMNS = (
-    "campaign_id",
-    "campaign_name",
-    "channel",
-    "objective",
-    "target_segment",
-    "start_date",
-    "end_date",
-    "budget",
-    "discount_pct",
-    "creative_type",
-)
-EVENT_COLUMNS = (
-    "engagement_id",
-    "customer_id",
-    "campaign_id",
-    "timestamp",
-    "event_type",
-    "device",
-    "channel",
-)
+CAMPAIGN_COLUMNS = schema.TABLES[CAMPAIGNS].column_names
+EVENT_COLUMNS = schema.TABLES[ENGAGEMENTS].column_names
 # Mean extra impressions per targeted pair (each pair sees 1 + Poisson(mean), at most MAX_IMPRESSIONS).
 EXTRA_IMPRESSIONS = {
     "email": 1.0,
@@ -399,7 +377,7 @@ def expand_events(
             "customer_id": pairs["customer_id"].to_numpy()[pair_of],
             "campaign_id": pairs["campaign_id"].to_numpy()[pair_of],
             "timestamp": stamp.astype("datetime64[s]"),
-            "event_type": np.array(["impression", "click", "conversion"], dtype=object)[kind],
+            "event_type": np.array(EVENT_TYPES, dtype=object)[kind],
             "device": device,
             "channel": pairs["channel"].to_numpy()[pair_of],
         }
@@ -411,7 +389,7 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     events = events.assign(timestamp=pd.to_datetime(events["timestamp"]))
     keys = ["customer_id", "campaign_id"]
     counts = pd.crosstab([events["customer_id"], events["campaign_id"]], events["event_type"])
-    counts = counts.reindex(columns=["impression", "click", "conversion"], fill_value=0)
+    counts = counts.reindex(columns=list(EVENT_TYPES), fill_value=0)
     by = events.groupby([*keys, "event_type"])["timestamp"].min().unstack()
     out = pd.DataFrame(
         {

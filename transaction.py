@@ -26,26 +26,15 @@ import numpy as np
 import pandas as pd
 
 import constants
-from consumer import CATEGORIES, MARGINALS
 from utils.chain import stage
+from utils.core import schema
 from utils.core.cli import check_synthesizer, run_main
+from utils.core.schema import CATEGORIES, PAYMENT_METHODS, SALES_CHANNELS
 
 log = logging.getLogger("transaction")
 
-NAME = "transactions"
-COLUMNS = (
-    "transaction_id",
-    "customer_id",
-    "campaign_id",
-    "timestamp",
-    "amount",
-    "quantity",
-    "category",
-    "payment_method",
-    "channel",
-)
-PAYMENT_METHODS = ("credit_card", "debit_card", "digital_wallet", "cash", "buy_now_pay_later")
-SALES_CHANNELS = ("online", "mobile_app", "in_store")
+NAME = schema.TRANSACTIONS
+COLUMNS = schema.TABLES[NAME].column_names
 STRATA = ("attributed", "top_category", "age_group")
 ATTRIBUTES = ("category", "payment_method", "channel")
 # Quantity is a small count (1 + Poisson): as a number a copula smears it over 2..10 (KS 0.53 against
@@ -224,7 +213,7 @@ def generate_transactions(
         out_dir=out_dir,
         fit_rows=constants.CHAIN_FIT_ROWS,
         by=QUANTITY_CLASSES,
-        distribution=MARGINALS,
+        distribution=constants.CHAIN_MARGINALS,
     )
     pool["quantity"] = pd.to_numeric(pool["quantity"], errors="coerce").fillna(1)
     pool["basket_multiplier"] = np.exp(pool["basket_multiplier"])

@@ -26,6 +26,7 @@ from utils.chain import stage
 from utils.chain.bias import Bias, parse_bias
 from utils.chain.outcomes import customer_outcomes
 from utils.chain.rules import RULES, check_rules
+from utils.core import schema
 from utils.core.cli import UserError
 from utils.core.datasets import load_dataset, load_demographics, seed_dir
 
@@ -43,7 +44,7 @@ def built(tmp_path_factory) -> Path:
 
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
-    tables = {name: load_dataset(folder, name) for name in constants.TABLES if name != "demographics"}
+    tables = {name: load_dataset(folder, name) for name in schema.TABLE_NAMES if name != "demographics"}
     return {"demographics": load_demographics(folder), **tables}
 
 

@@ -16,17 +16,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 import constants
-from utils.core import datasets
+from utils.core import datasets, schema
 from utils.core.cli import UserError
 
-DATETIME_COLUMNS = ("timestamp", "start_date", "end_date")
-KEYS = {
-    "demographics": "customer_id",
-    "consumer_preferences": "customer_id",
-    "marketing_campaigns": "campaign_id",
-    "engagements": "engagement_id",
-    "transactions": "transaction_id",
-}
+DATETIME_COLUMNS = schema.DATETIME_COLUMNS
+KEYS = schema.PRIMARY_KEYS
 
 
 @dataclass
@@ -76,7 +70,7 @@ def load_folder(folder: str | os.PathLike, *, required: bool = True) -> Dataset:
     dataset.states = datasets.demographics_states(folder)
     if not dataset.states and required:
         raise UserError(f"no *_demographics files in {folder}: nothing to validate")
-    for name in constants.TABLES:
+    for name in schema.TABLE_NAMES:
         try:
             frame = datasets.load_dataset(folder, name)
         except UserError:

@@ -29,7 +29,7 @@ import pandas as pd
 from tqdm import tqdm
 
 import constants
-from utils.core import datasets, storage
+from utils.core import datasets, schema, storage
 from utils.core.cli import base_parser, check_positive, run_main, setup_logging
 from validation import (
     compliance,
@@ -64,7 +64,7 @@ def _units(synthetic: Dataset, seed: Dataset) -> list[tuple[str, pd.DataFrame, p
             if state in seed.states:
                 name = f"{state}_demographics"
                 units.append((name, seed_demo[seed_demo["state"] == state], demo[demo["state"] == state]))
-    for name in constants.TABLES[1:]:
+    for name in schema.TABLE_NAMES[1:]:
         if name in synthetic.tables and name in seed.tables:
             units.append((name, seed.tables[name], synthetic.tables[name]))
     return units
@@ -124,7 +124,7 @@ def validate(
         checks.append(check)
         distance_frames.append(distances)
     if html:  # one figure per table (demographics: all states together, the census figures are per state)
-        for name in [n for n in constants.TABLES if n in tables and n in seed_data.tables]:
+        for name in [n for n in schema.TABLE_NAMES if n in tables and n in seed_data.tables]:
             left, right = (
                 sample(seed_data.tables[name], sample_rows, seed),
                 sample(tables[name], sample_rows, seed),

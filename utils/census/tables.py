@@ -35,54 +35,23 @@ import pandas as pd
 
 import constants
 from utils.core.cli import UserError
+from utils.core.schema import (  # noqa: F401  (re-exported: the census contract's codes)
+    AGE_GROUPS,
+    EDUCATION,
+    GENDERS,
+    HOUSEHOLD_SIZES,
+    INCOME_BRACKETS,
+    MARITAL,
+    RACES,
+    URBAN_RURAL,
+)
 
 CENSUS_DIR = constants.CENSUS_DIR
 RAW_STATE = CENSUS_DIR / "raw" / "acs1_2018_state"
 RAW_CROSSTABS = CENSUS_DIR / "raw" / "acs1_2018_state_crosstabs"
 
-# The contract's category codes, in their natural order.
-AGE_GROUPS = ("18-24", "25-34", "35-44", "45-54", "55-64", "65-74", "75+")
-GENDERS = ("male", "female")
-RACES = (
-    "hispanic_any_race",
-    "white_nh",
-    "black_nh",
-    "aian_nh",
-    "asian_nh",
-    "nhpi_nh",
-    "other_nh",
-    "two_or_more_nh",
-)
-EDUCATION = (
-    "less_than_high_school",
-    "high_school_or_ged",
-    "some_college_no_degree",
-    "associates",
-    "bachelors",
-    "graduate_or_professional",
-)
-MARITAL = ("never_married", "married_not_separated", "separated", "widowed", "divorced")
-INCOME_BRACKETS = (
-    "0-9999",
-    "10000-14999",
-    "15000-19999",
-    "20000-24999",
-    "25000-29999",
-    "30000-34999",
-    "35000-39999",
-    "40000-44999",
-    "45000-49999",
-    "50000-59999",
-    "60000-74999",
-    "75000-99999",
-    "100000-124999",
-    "125000-149999",
-    "150000-199999",
-    "200000+",
-)
+# The contract's category codes live in the schema.
 INCOME_LOWER = tuple(int(label.split("-")[0].rstrip("+")) for label in INCOME_BRACKETS)
-HOUSEHOLD_SIZES = ("1", "2", "3", "4+")
-URBAN_RURAL = ("urban", "rural")
 # Age of householder in B19037.
 HOUSEHOLDER_BANDS = ("under 25", "25-44", "45-64", "65+")
 

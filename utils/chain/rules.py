@@ -7,7 +7,7 @@ reports with the same :func:`check_rules`::
     results = check_rules({"demographics": demo, "engagements": events, "marketing_campaigns": camps})
     assert all(result.violations == 0 for result in results)
 
-Tables are keyed by their logical names (``constants.TABLES``; ``demographics`` is all states
+Tables are keyed by their logical names (``utils.core.schema.TABLES``; ``demographics`` is all states
 concatenated). A rule whose tables are not all given is skipped (not reported).
 """
 
@@ -20,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 import constants
+from utils.core import schema
+from utils.core.schema import EVENT_TYPES
 
 Tables = Mapping[str, pd.DataFrame]
-EVENT_TYPES = ("impression", "click", "conversion")
 MAX_EXAMPLES = 5
 
 
@@ -192,27 +193,25 @@ def _attributed_after_conversion(tables: Tables) -> pd.DataFrame:
 
 # --- The rule book -------------------------------------------------------------------------------
 
+def _schema_rules() -> list[Rule]:
+    """A rule per primary key, foreign key and bounded column declared in the schema."""
+    keys = [unique_key(name, table.primary_key) for name, table in schema.TABLES.items()]
+    links = [
+        foreign_key(name, key.column, key.parent, key.parent_column, optional=key.optional)
+        for name, table in schema.TABLES.items()
+        for key in table.foreign_keys
+    ]
+    ranges = [
+        in_range(name, column.name, column.minimum, column.maximum, table.primary_key)
+        for name, table in schema.TABLES.items()
+        for column in table.columns
+        if column.minimum is not None or column.maximum is not None
+    ]
+    return keys + links + ranges
+
+
 RULES: list[Rule] = [
-    unique_key("demographics", "customer_id"),
-    unique_key("consumer_preferences", "customer_id"),
-    unique_key("marketing_campaigns", "campaign_id"),
-    unique_key("engagements", "engagement_id"),
-    unique_key("transactions", "transaction_id"),
-    foreign_key("consumer_preferences", "customer_id", "demographics", "customer_id"),
-    foreign_key("engagements", "customer_id", "demographics", "customer_id"),
-    foreign_key("engagements", "campaign_id", "marketing_campaigns", "campaign_id"),
-    foreign_key("transactions", "customer_id", "demographics", "customer_id"),
-    foreign_key("transactions", "campaign_id", "marketing_campaigns", "campaign_id", optional=True),
-    in_range("demographics", "age", 18, None, "customer_id"),
-    *(
-        in_range("consumer_preferences", column, 0, 1, "customer_id")
-        for column in ("price_sensitivity", "brand_loyalty")
-    ),
-    in_range("consumer_preferences", "purchase_frequency", 0, None, "customer_id"),
-    in_range("consumer_preferences", "avg_basket_size", 0.01, None, "customer_id"),
-    in_range("marketing_campaigns", "budget", 0.01, None, "campaign_id"),
-    in_range("marketing_campaigns", "discount_pct", 0, 1, "campaign_id"),
-    in_range("transactions", "quantity", 1, None, "transaction_id"),
+    *_schema_rules(),
     Rule("transactions.amount > 0", "every transaction amount is > 0", ("transactions",), _amount_positive),
     Rule(
         "campaign dates ordered",

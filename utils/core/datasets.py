@@ -14,32 +14,32 @@ from collections.abc import Iterable, Sequence
 import pandas as pd
 
 import constants
-from utils.core import storage
+from utils.core import schema, storage
 from utils.core.cli import UserError
 
-DEMOGRAPHICS = "demographics"
+DEMOGRAPHICS = schema.DEMOGRAPHICS
 
 
 def dataset_path(out_dir: str | os.PathLike, name: str, fmt: str = constants.DEFAULT_OUTPUT_FORMAT) -> str:
     """Path of dataset ``name`` (e.g. ``transactions``) in ``out_dir`` with format ``fmt``."""
-    return storage.join(out_dir, f"{name}.{fmt}")
+    return storage.join(out_dir, f"{name}.{fmt}")  # name: a table or {STATE}_demographics
 
 
 def demographics_path(
     out_dir: str | os.PathLike, state: str, fmt: str = constants.DEFAULT_OUTPUT_FORMAT
 ) -> str:
     """Path of one state's demographics file."""
-    return dataset_path(out_dir, f"{state}_{DEMOGRAPHICS}", fmt)
+    return storage.join(out_dir, schema.file_name(DEMOGRAPHICS, fmt, state=state))
 
 
 def seed_dir(out_dir: str | os.PathLike) -> str:
     """Folder holding the seed samples the synthesizers were fitted on."""
-    return storage.join(out_dir, "seed")
+    return storage.join(out_dir, schema.SEED_FOLDER)
 
 
 def models_dir(out_dir: str | os.PathLike) -> str:
     """Folder holding the fitted synthesizers."""
-    return storage.join(out_dir, "models")
+    return storage.join(out_dir, schema.MODELS_FOLDER)
 
 
 def find_dataset(data_dir: str | os.PathLike, name: str) -> str:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from utils.core import azure
+from utils.core import azure, schema
 from utils.core.cli import UserError
 
-TABLE_FORMATS = ("csv", "parquet")
+TABLE_FORMATS = schema.TABLE_FORMATS
 
 
 def is_remote(path: str | os.PathLike) -> bool:
