@@ -123,3 +123,38 @@ VALIDATION_MAX_CATEGORIES = 50  # a text column with more distinct values is an 
 # Marginals of the copula: SDV's default "beta" fit fails on bounded Likert means (measured shape
 # scores 0.63–0.72 and class effects reversed on the 360 demo); truncnorm keeps them.
 SYNTH_COPULA_DISTRIBUTION = "truncnorm"
+# Marginals that keep their shape (utils/private_copy/marginals.py): every column through its own
+# empirical CDF. A numeric column with at most this many distinct integer values (counts, ages, codes)
+# keeps its exact values and frequencies; a value holding at least SYNTH_ATOM_SHARE of the rows is
+# reported as a point mass (atoms are always kept exactly, this share only names them).
+SYNTH_DISCRETE_MAX_VALUES = 100
+SYNTH_ATOM_SHARE = 0.05
+# Relationships without a target (utils/private_copy/mixture.py): besides the target's classes (and
+# the structural categories), rows are cut into learned parts (k-means on the normal scores, categories
+# one-hot) of about this many training rows, at most SYNTH_PARTITION_MAX per class; one copula per part.
+SYNTH_PARTITION_ROWS = 1500
+SYNTH_PARTITION_MAX = 12
+# Per-column bar of the verdict (KS for numbers and dates, TVD for categories, vs the training rows),
+# and the share of column pairs whose correlation / Cramér's V may differ by at most the tolerance.
+SYNTH_COLUMN_DISTANCE_BAR = 0.10
+SYNTH_PAIR_TOLERANCE = 0.10
+SYNTH_PAIRS_WITHIN_BAR = 0.90
+# Type mistakes that would leak real values: a text column with at least this share of distinct values
+# (names, e-mails, free text, ids without "id" in the name) is left out (regenerated when unique); a
+# text column whose values are at least SYNTH_DATE_SHARE dates (any mix of formats) is parsed as dates.
+SYNTH_NEAR_UNIQUE_SHARE = 0.5
+SYNTH_NEAR_UNIQUE_MIN_VALUES = 20
+SYNTH_DATE_SHARE = 0.95
+# Utility without a target: each categorical column with 2..this many values is the target in turn
+# (at most SYNTH_TSTR_MAX_TARGETS of them, on at most SYNTH_TSTR_ROWS training rows).
+SYNTH_TSTR_MAX_CATEGORIES = 10
+SYNTH_TSTR_MAX_TARGETS = 8
+SYNTH_TSTR_ROWS = 10_000
+# Side by side in every report: SDV's GaussianCopula defaults and CTGAN fitted on the same split,
+# on at most this many training rows, CTGAN for this many epochs (bench/bench_synthesize.py: all rows).
+SYNTH_COMPARE_ROWS = 5_000
+SYNTH_COMPARE_CTGAN_EPOCHS = 10
+# SDMetrics' quality report (pair trends are quadratic in the columns) on at most this many rows a side.
+SYNTH_QUALITY_ROWS = 5_000
+# A sampled row equal to a training row that fewer than this many training rows share is redrawn.
+SYNTH_COPY_MIN_COUNT = 5

@@ -24,7 +24,7 @@ import pandas as pd
 
 import constants
 from utils.chain import stage
-from utils.core import schema
+from utils.core import schema, seeding
 from utils.core.cli import check_synthesizer, run_main
 from utils.core.schema import AFFINITIES, OPT_INS
 
@@ -142,7 +142,7 @@ def generate_preferences(
     gender and household_income columns) replaces the simulated seed. ``out_dir`` saves the model.
     """
     check_synthesizer(synthesizer)
-    rng = stage.stage_rng(seed, NAME)
+    rng = seeding.generator(seed, NAME)
     if seed_data is None:
         sample = stage.seed_customers(demographics, seed_customers, rng)
         seed_frame = simulate_preferences(sample, rng)
@@ -159,7 +159,7 @@ def generate_preferences(
         categorical=categorical,
         numerical=["household_income", *SCORES],
         kind=synthesizer,
-        seed=stage.stage_seed(seed, NAME),
+        seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
         rows=len(demographics),
         epochs=epochs,
         out_dir=out_dir,

@@ -40,7 +40,7 @@ from tqdm import tqdm
 import constants
 from utils.census import population
 from utils.census import tables as census
-from utils.core import schema, storage
+from utils.core import schema, seeding, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -126,13 +126,17 @@ def model_frame(
             "profile": seed_frame[list(PROFILE_PARTS)].agg("|".join, axis=1)
             + "|"
             + seed_frame["household_size"].astype(str),
-            "age_position": _age_position(seed_frame, np.random.default_rng(seed)),
+            "age_position": _age_position(seed_frame, _position_rng(seed)),
             "income_position": _income_position(seed_frame["household_income"], seed_frame["income_bracket"]),
             "urban_rural": seed_frame["urban_rural"],
         }
     )
     sdtypes = {"profile": "categorical", "urban_rural": "categorical"}
     return frame, sdtypes | {"age_position": "numerical", "income_position": "numerical"}
+
+
+def _position_rng(seed: int):
+    return seeding.generator(seed, DEMOGRAPHICS, purpose="age_position")
 
 
 def from_model_frame(sampled: pd.DataFrame, state: str) -> pd.DataFrame:
@@ -160,8 +164,8 @@ def from_model_frame(sampled: pd.DataFrame, state: str) -> pd.DataFrame:
 
 
 def _state_seed(seed: int, state: str) -> int:
-    """A per-state seed: the same for a state whatever other states are requested."""
-    return seed * 100 + int(census.state_codes().set_index("state_abbr").loc[state, "state_fips"])
+    """A state's synthesizer seed: the same for a state whatever other states are requested."""
+    return seeding.child_seed(seed, DEMOGRAPHICS, partition=state, purpose="synthesizer")
 
 
 def _finish(frame: pd.DataFrame, state: str) -> pd.DataFrame:
@@ -174,7 +178,7 @@ def _finish(frame: pd.DataFrame, state: str) -> pd.DataFrame:
 
 def build_seed(state: str, rows: int, seed: int) -> pd.DataFrame:
     """The census-seeded (IPF) seed sample of ``state`` with the demographics columns."""
-    sample = population.seed_sample(state, rows, _state_seed(seed, state))
+    sample = population.seed_sample(state, rows, seed)
     return _finish(sample.frame, state)
 
 

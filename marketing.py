@@ -34,7 +34,7 @@ import pandas as pd
 import constants
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
-from utils.core import schema, storage
+from utils.core import schema, seeding, storage
 from utils.core.cli import UserError, check_synthesizer, run_main
 from utils.core.schema import CHANNELS, CREATIVES, DEVICES, EVENT_TYPES, OBJECTIVES, SEGMENTS
 
@@ -177,7 +177,7 @@ def generate_campaigns(
     out_dir: str | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(campaigns, seed)``: ``count`` synthetic campaigns fitted on a simulated (or given) seed."""
-    rng = stage.stage_rng(seed, CAMPAIGNS)
+    rng = seeding.generator(seed, CAMPAIGNS)
     seed_frame = simulate_campaigns(constants.CAMPAIGN_SEED_ROWS, rng) if seed_data is None else seed_data
     pool = stage.fit_and_sample(
         campaign_model_table(seed_frame),
@@ -185,7 +185,7 @@ def generate_campaigns(
         categorical=["channel", "objective", "target_segment", "creative_type"],
         numerical=["start_day", "duration_days", "budget", "discount_pct"],
         kind=synthesizer,
-        seed=stage.stage_seed(seed, CAMPAIGNS),
+        seed=seeding.child_seed(seed, CAMPAIGNS, purpose="synthesizer"),
         rows=count * CAMPAIGN_POOL_FACTOR,
         epochs=epochs,
         out_dir=out_dir,
@@ -438,7 +438,7 @@ def generate_marketing(
     """
     check_synthesizer(synthesizer)
     bias = bias or Bias()
-    rng = stage.stage_rng(seed, ENGAGEMENTS)
+    rng = seeding.generator(seed, ENGAGEMENTS)
     customers = customer_features(demographics, preferences)
     campaigns, campaign_seed = generate_campaigns(
         campaign_count(len(customers)), synthesizer, seed, epochs, seed_campaigns, out_dir
@@ -467,7 +467,7 @@ def generate_marketing(
         categorical=[*PAIR_STRATA, *FUNNEL],
         numerical=["propensity", *TIMING],
         kind=synthesizer,
-        seed=stage.stage_seed(seed, ENGAGEMENTS),
+        seed=seeding.child_seed(seed, ENGAGEMENTS, purpose="synthesizer"),
         rows=min(len(real), constants.CHAIN_POOL_ROWS),
         epochs=epochs,
         out_dir=out_dir,

@@ -27,7 +27,7 @@ import pandas as pd
 
 import constants
 from utils.chain import stage
-from utils.core import schema
+from utils.core import schema, seeding
 from utils.core.cli import check_synthesizer, run_main
 from utils.core.schema import CATEGORIES, PAYMENT_METHODS, SALES_CHANNELS
 
@@ -186,7 +186,7 @@ def generate_transactions(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(transactions, seed)``; ``seed_data`` (a transactions table) replaces the simulated seed."""
     check_synthesizer(synthesizer)
-    rng = stage.stage_rng(seed, NAME)
+    rng = seeding.generator(seed, NAME)
     customers = demographics[["customer_id", "age", "age_group"]].merge(preferences, on="customer_id")
     sample = stage.seed_customers(customers, seed_customers, rng)
     if seed_data is None:
@@ -207,7 +207,7 @@ def generate_transactions(
         categorical=[*STRATA, *ATTRIBUTES, "quantity"],
         numerical=["basket_multiplier"],
         kind=synthesizer,
-        seed=stage.stage_seed(seed, NAME),
+        seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
         rows=min(len(slots), constants.CHAIN_POOL_ROWS),
         epochs=epochs,
         out_dir=out_dir,

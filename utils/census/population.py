@@ -44,6 +44,7 @@ from utils.census.tables import (
     MARITAL,
     RACES,
 )
+from utils.core import seeding
 
 AXES = ("age_cell", "gender", "race_ethnicity", "education", "marital_status", "income_bracket", "size")
 AGE, SEX, RACE, EDU, MARITAL_AXIS, INCOME, SIZE = range(len(AXES))
@@ -215,7 +216,7 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     urban_rural, plus the derived age_group and income_bracket.
     """
     fit = fit_state(state)
-    rng = np.random.default_rng([seed, *state.encode()])
+    rng = seeding.generator(seed, "demographics", partition=state, purpose="census_seed")
     counts = integerise(fit.joint, rows, rng)
     cells = np.repeat(np.arange(counts.size), counts.ravel())
     rng.shuffle(cells)

@@ -6,6 +6,21 @@ statsmodels (``statsmodels/datasets/fair/fair.csv``, "included with permission o
 Codes are turned into the labels of statsmodels' documentation, and the continuous ``affairs``
 measure into the binary target ``had_affair`` (yes when affairs > 0), so the table has Likert
 scales, numbers and nominal categories, like a sensitive survey table.
+
+``rand_hie``: the RAND Health Insurance Experiment (Manning et al. 1987; Deb and Trivedi 2002), 20,190
+person-years as bundled with statsmodels (``statsmodels/datasets/randhie``): a count of doctor visits
+(31 % zeros, up to 77), log coinsurance and log participation incentive with point masses at 0 and
+at the plans' values (55 % and 24 % zeros), a physical-limitation index with spikes, a disease count
+and self-rated health; the binary outcome ``individual_deductible`` (26 % yes). Like an income survey:
+point masses with long tails and counts.
+
+``birthweight``: Cattaneo (2010), "Efficient semiparametric estimation of multi-valued treatment
+effects", Journal of Econometrics 155(2) — 4,642 Pennsylvania singleton births as shipped with
+statsmodels' tests (``statsmodels/treatment/tests/results/cataneo2.csv``): birth weight, mother's
+and father's age and education (0 = not recorded: a sentinel, 6 % of fathers' ages), months since
+the last birth (48 % zeros), counts of prenatal visits and of earlier births, yes/no indicators, the
+mother's smoking and the binary outcome ``low_birthweight`` (6 % yes). Like a marketing table: a
+sentinel, small counts, spikes at 0 and a rare binary outcome.
 """
 
 from __future__ import annotations
@@ -46,7 +61,66 @@ def fair_affairs() -> pd.DataFrame:
     )
 
 
-PUBLIC_TABLES = {"fair_affairs": fair_affairs}
+def rand_hie() -> pd.DataFrame:
+    """The RAND Health Insurance Experiment table (20,190 rows), health as one labelled category."""
+    with resources.files("statsmodels.datasets.randhie").joinpath("randhie.csv").open() as stream:
+        raw = pd.read_csv(stream)
+    health = np.select(
+        [raw["hlthp"] == 1, raw["hlthf"] == 1, raw["hlthg"] == 1], ["poor", "fair", "good"], "excellent"
+    )
+    return pd.DataFrame(
+        {
+            "doctor_visits": raw["mdvis"].astype(int),
+            "log_coinsurance": raw["lncoins"],
+            "log_participation_incentive": raw["lpi"],
+            "log_max_deductible": raw["fmde"],
+            "physical_limitation": raw["physlm"],
+            "chronic_diseases": raw["disea"],
+            "health": health,
+            "individual_deductible": np.where(raw["idp"] == 1, "yes", "no"),
+        }
+    )
+
+
+def birthweight() -> pd.DataFrame:
+    """Cattaneo's Pennsylvania births (4,642 rows) with labelled yes/no columns and ``low_birthweight``."""
+    source = resources.files("statsmodels.treatment.tests.results").joinpath("cataneo2.csv")
+    with source.open() as stream:
+        raw = pd.read_csv(stream)
+
+    def yes_no(column: str) -> np.ndarray:
+        return np.where(raw[column] == 1, "yes", "no")
+
+    return pd.DataFrame(
+        {
+            "birthweight_g": raw["bweight"].astype(int),
+            "mother_married": raw["mmarried"],
+            "mother_hispanic": yes_no("mhisp"),
+            "father_hispanic": yes_no("fhisp"),
+            "foreign": yes_no("foreign"),
+            "alcohol": yes_no("alcohol"),
+            "dead_children": raw["deadkids"].astype(int),
+            "mother_age": raw["mage"].astype(int),
+            "mother_education": raw["medu"].astype(int),
+            "father_age": raw["fage"].astype(int),  # 0: not recorded
+            "father_education": raw["fedu"].astype(int),  # 0: not recorded
+            "prenatal_visits": raw["nprenatal"].astype(int),
+            "months_since_last_birth": raw["monthslb"].astype(int),
+            "birth_order": raw["order"].astype(int),
+            "mother_smoking": raw["msmoke"],
+            "mother_white": yes_no("mrace"),
+            "father_white": yes_no("frace"),
+            "first_prenatal_trimester": raw["prenatal"].astype(int),
+            "birth_month": raw["birthmonth"].astype(int),
+            "first_baby": raw["fbaby"].str.lower(),
+            "low_birthweight": yes_no("lbweight"),
+        }
+    )
+
+
+PUBLIC_TABLES = {"fair_affairs": fair_affairs, "rand_hie": rand_hie, "birthweight": birthweight}
+# The binary outcome of each public table (the target of its utility test).
+PUBLIC_OUTCOMES = {"fair_affairs": "had_affair", "rand_hie": "individual_deductible", "birthweight": "low_birthweight"}
 
 
 def load_public(name: str) -> pd.DataFrame:

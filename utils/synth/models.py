@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.core import storage
+from utils.core import seeding, storage
 from utils.core.cli import UserError, check_synthesizer
 
 log = logging.getLogger("synth")
@@ -126,13 +126,6 @@ def sample_synthesizer(
     return sampled.reset_index(drop=True)
 
 
-def save_synthesizer(synthesizer, path: str | os.PathLike) -> str:
-    """Pickle a fitted synthesizer atomically, so it can be sampled again without refitting."""
-    import cloudpickle
-
-    buffer = io.BytesIO()
-    cloudpickle.dump(synthesizer, buffer)
-    return storage.write_bytes(buffer.getvalue(), path)
 
 
 def load_synthesizer(path: str | os.PathLike):
@@ -184,13 +177,16 @@ class ConditionalSynthesizer:
                 continue
             part = self.pooled if key is None else self.parts[key]
             rows = sample_synthesizer(
-                part, count, seed=self._seed + 7919 * (index + 1), batch_size=batch_size
+                part,
+                count,
+                seed=seeding.child_seed(self._seed, "conditional", partition=index),
+                batch_size=batch_size,
             )
             for column, value in zip(self.by, key or (), strict=False):
                 rows[column] = value
             frames.append(rows)
         frame = pd.concat(frames, ignore_index=True)[self.columns]
-        order = np.random.default_rng(self._seed).permutation(len(frame))
+        order = seeding.generator(self._seed, "conditional", purpose="shuffle").permutation(len(frame))
         return frame.iloc[order].reset_index(drop=True)
 
 
@@ -229,7 +225,7 @@ def fit_conditional_synthesizer(
         parts[key] = fit_synthesizer(
             frame[keys == key].drop(columns=by),
             kind,
-            seed=seed + index,
+            seed=seeding.child_seed(seed, table_name, partition=index, purpose="class_fit"),
             table_name=table_name,
             epochs=epochs,
             metadata=Metadata.load_from_dict(without),
@@ -243,3 +239,123 @@ def fit_conditional_synthesizer(
         )
     shares = {key: int((keys == key).sum()) / len(frame) for key in big}
     return ConditionalSynthesizer(by, list(frame.columns), parts, shares, pooled, len(rest) / len(frame))
+
+
+# --- Saving ------------------------------------------------------------------------------------
+
+
+def _sdv_parts(synthesizer) -> list:
+    """The SDV synthesizers inside ``synthesizer`` (itself, or a conditional one's parts)."""
+    if isinstance(synthesizer, ConditionalSynthesizer):
+        parts = [*synthesizer.parts.values(), synthesizer.pooled]
+        return [part for part in parts if part is not None]
+    return [synthesizer]
+
+
+def _fixed_random_state(state: np.random.RandomState) -> np.random.RandomState:
+    """The same generator state in a RandomState whose seed record is fixed.
+
+    rdt stores ``RandomState()`` objects (seeded from OS entropy) after ``set_state``: their draws are
+    deterministic, but the pickled seed record is not.
+    """
+    fixed = np.random.RandomState(0)
+    fixed.set_state(state.get_state())
+    return fixed
+
+
+class _SortedSet(set):
+    """A set that pickles its items in sorted order (and unpickles as a plain set).
+
+    A set of strings iterates in an order that follows Python's per-process hash seed.
+    """
+
+    def __reduce__(self):
+        return set, (sorted(self, key=repr),)
+
+
+def _stable(value):
+    """``value`` with a reproducible pickle: RandomStates re-seeded as they are, sets sorted."""
+    if isinstance(value, np.random.RandomState):
+        return _fixed_random_state(value)
+    if type(value) is set:
+        return _SortedSet(value)
+    return value
+
+
+def _make_stable(node, seen: set, depth: int = 0) -> None:
+    """Make every RandomState and set reachable through attributes, dicts and lists reproducible."""
+    if id(node) in seen or depth > 12 or isinstance(node, np.ndarray | pd.DataFrame | pd.Series | type):
+        return
+    seen.add(id(node))
+    if isinstance(node, dict):
+        items = list(node.items())
+        for key, value in items:
+            node[key] = _stable(value)
+            _make_stable(value, seen, depth + 1)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            node[index] = _stable(value)
+            _make_stable(value, seen, depth + 1)
+    elif isinstance(node, tuple):
+        for value in node:
+            _make_stable(value, seen, depth + 1)
+    elif hasattr(node, "__dict__") and type(node).__module__.split(".")[0] in _MODEL_PACKAGES:
+        for name, value in list(vars(node).items()):
+            setattr(node, name, _stable(value))
+            _make_stable(value, seen, depth + 1)
+
+
+_MODEL_PACKAGES = {"sdv", "rdt", "copulas", "ctgan", "utils", "sklearn"}
+
+
+def make_reproducible(synthesizer, name: str) -> None:
+    """Drop what SDV stores that differs between identical fits, so the pickle depends on the fit only.
+
+    SDV gives each synthesizer a random id (``uuid4``) and stamps the creation and fit dates; the id
+    becomes ``{class}_{sdv version}_{name}[_{part}]`` and the dates are cleared (the build's manifest
+    records when it ran). The unused default PII transformer's Faker gets a fixed seed; sets and the
+    HyperTransformer's field dicts are written in sorted order (their order follows Python's per-process
+    hash seed). Nothing that sampling uses changes.
+    """
+    parts = _sdv_parts(synthesizer)
+    _make_stable(synthesizer, set())
+    for index, part in enumerate(parts):
+        suffix = f"_{index}" if len(parts) > 1 else ""
+        version = getattr(part, "_fitted_sdv_version", None) or "sdv"
+        part._synthesizer_id = f"{type(part).__name__}_{version}_{name}{suffix}"
+        for attribute in ("_creation_date", "_fitted_date"):
+            if hasattr(part, attribute):
+                setattr(part, attribute, None)
+        # The default "pii" transformer carries a Faker whose Random is seeded from os.urandom at
+        # import; no column of ours uses it, so give it a fixed state.
+        processor = getattr(part, "_data_processor", None)
+        # SDV builds the HyperTransformer's config by iterating set(data.columns), so these dicts'
+        # order follows the per-process string hash seed; columns are looked up by name.
+        hyper = getattr(processor, "_hyper_transformer", None)
+        for attribute in ("field_sdtypes", "field_transformers"):
+            fields = getattr(hyper, attribute, None)
+            if isinstance(fields, dict):
+                setattr(hyper, attribute, {key: fields[key] for key in sorted(fields, key=repr)})
+        for transformer in getattr(processor, "_transformers_by_sdtype", {}).values():
+            faker = getattr(transformer, "faker", None)
+            if faker is not None and hasattr(faker, "seed_instance"):
+                faker.seed_instance(0)
+
+
+def synthesizer_bytes(synthesizer, name: str) -> bytes:
+    """The pickled synthesizer (cloudpickle), made reproducible first (:func:`make_reproducible`)."""
+    import cloudpickle
+
+    make_reproducible(synthesizer, name)
+    buffer = io.BytesIO()
+    cloudpickle.dump(synthesizer, buffer)
+    return buffer.getvalue()
+
+
+def save_synthesizer(synthesizer, path: str | os.PathLike) -> str:
+    """Pickle a fitted synthesizer atomically, so it can be sampled again without refitting.
+
+    Same fit, same bytes: the random id and dates SDV stores are normalised (:func:`make_reproducible`).
+    """
+    name = str(path).replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".pkl")
+    return storage.write_bytes(synthesizer_bytes(synthesizer, name), path)
