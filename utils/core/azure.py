@@ -278,3 +278,74 @@ def check_access(url: str) -> str:
     config = load_config()
     ensure_container(filesystem(config), split_url(url)[0], config)
     return url
+
+
+def remove(url: str) -> None:
+    """Delete the blob at ``url`` (nothing if it does not exist)."""
+    config = load_config()
+    fs = filesystem(config)
+    with errors(url, "deleting", config), suppress(FileNotFoundError):
+        fs.rm_file(blob_path(url))
+
+
+def list_files(url: str) -> list[str]:
+    """Every blob under the prefix ``url``, as paths relative to it (``seed/x.csv``), sorted."""
+    config = load_config()
+    fs = filesystem(config)
+    root = blob_path(url).rstrip("/")
+    with errors(url, "listing", config):
+        fs.invalidate_cache(root)
+        if not fs.exists(root):
+            return []
+        found = fs.find(root)
+    return sorted(path[len(root) + 1 :] for path in found if path.startswith(root + "/"))
+
+
+_LEASE_HELD = ("LeaseAlreadyPresent", "LeaseIdMismatchWithLeaseOperation")
+
+
+@contextmanager
+def lease(url: str, duration_s: int = 60) -> Iterator[None]:
+    """Hold a blob lease on ``url`` (created if needed) for the block, renewed in the background.
+
+    A second holder fails at once with a UserError; a killed holder's lease expires after
+    ``duration_s`` seconds, so a crash never locks the folder for good.
+    """
+    import threading
+
+    from azure.core.exceptions import HttpResponseError
+    from azure.storage.blob import BlobClient
+
+    config = load_config()
+    container, blob = split_url(url)
+    ensure_container(filesystem(config), container, config)
+    client = BlobClient.from_connection_string(
+        config.connection_string(), container, blob, retry_total=RETRIES, connection_timeout=CONNECT_TIMEOUT_S
+    )
+    with errors(url, "locking", config):
+        if not client.exists():
+            with suppress(HttpResponseError):
+                client.upload_blob(b"", overwrite=False)
+        try:
+            held = client.acquire_lease(lease_duration=duration_s)
+        except HttpResponseError as error:
+            if getattr(error, "error_code", "") in _LEASE_HELD:
+                folder = url.rsplit("/", 1)[0]
+                raise UserError(f"another build is writing to {folder} (its lock is held)") from None
+            raise
+    stop = threading.Event()
+
+    def renew() -> None:
+        while not stop.wait(duration_s / 3):
+            with suppress(Exception):
+                held.renew()
+
+    thread = threading.Thread(target=renew, name="lease-renewal", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        with suppress(Exception):
+            held.release()

@@ -152,3 +152,63 @@ def filesystem(path: str | os.PathLike):
     from fsspec.implementations.local import LocalFileSystem
 
     return LocalFileSystem()
+
+
+def remove(path: str | os.PathLike) -> None:
+    """Delete a file or blob (nothing if it does not exist)."""
+    text = str(path)
+    if is_remote(text):
+        azure.remove(text)
+    else:
+        Path(text).unlink(missing_ok=True)
+
+
+def list_files(folder: str | os.PathLike) -> list[str]:
+    """Every file under ``folder`` (recursively), as ``/``-separated paths relative to it, sorted."""
+    text = str(folder)
+    if is_remote(text):
+        return azure.list_files(text)
+    root = Path(text)
+    if not root.is_dir():
+        return []
+    files = (path for path in root.rglob("*") if path.is_file())
+    return sorted(str(path.relative_to(root)).replace(os.sep, "/") for path in files)
+
+
+def move(source: str | os.PathLike, target: str | os.PathLike) -> str:
+    """Move a file into place: an atomic rename locally, copy then delete on Azure (one blob commit)."""
+    source, target = str(source), str(target)
+    if is_remote(target):
+        write_bytes(read_bytes(source), target)
+        remove(source)
+        return target
+    Path(target).parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    return target
+
+
+def remove_tree(folder: str | os.PathLike) -> None:
+    """Delete a folder and everything under it (local or an ``az://`` prefix)."""
+    text = str(folder)
+    if is_remote(text):
+        for name in list_files(text):
+            remove(join(text, *name.split("/")))
+        return
+    import shutil
+
+    shutil.rmtree(text, ignore_errors=True)
+
+
+def sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file's or blob's bytes (hex)."""
+    import hashlib
+
+    text = str(path)
+    digest = hashlib.sha256()
+    if is_remote(text):
+        digest.update(read_bytes(text))
+        return digest.hexdigest()
+    with open(text, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

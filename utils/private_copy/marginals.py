@@ -93,7 +93,9 @@ class NumericCodec:
             return {}
         unique, counts = np.unique(self.values, return_counts=True)
         keep = counts / self.rows >= min_share
-        return {float(v): round(float(c / self.rows), 6) for v, c in zip(unique[keep], counts[keep], strict=True)}
+        return {
+            float(v): round(float(c / self.rows), 6) for v, c in zip(unique[keep], counts[keep], strict=True)
+        }
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
         """Normal scores of the training column ``series`` (ties and missing values spread at random)."""
@@ -109,7 +111,7 @@ class NumericCodec:
         return normal_quantile(u)
 
     def decode(self, z: np.ndarray) -> np.ndarray:
-        """Values for normal scores ``z``: atoms exactly, discrete values as they are, the rest interpolated."""
+        """Values for normal scores ``z``: atoms exactly, discrete values as they are, others interpolated."""
         u = normal_cdf(np.asarray(z, float))
         position = u * self.rows - self.missing - 0.5
         out = np.full(len(u), np.nan)

@@ -92,8 +92,10 @@ class Part:
 class MixtureSynthesizer:
     """A mixture of shape-keeping SDV synthesizers, one per part (see the module's docstring)."""
 
-    def __init__(self, kind: str, columns: list[str], parts: list[Part], by: list[str]) -> None:
-        self.kind, self.columns, self.parts, self.by = kind, columns, parts, by
+    def __init__(
+        self, kind: str, columns: list[str], parts: list[Part], by: list[str], numeric: list[str]
+    ) -> None:
+        self.kind, self.columns, self.parts, self.by, self.numeric = kind, columns, parts, by, numeric
         self._avoid: set[tuple] = set()
 
     @property
@@ -115,7 +117,8 @@ class MixtureSynthesizer:
             latent = pd.DataFrame(index=range(rows))
         else:
             latent = engine.sample(part.model, rows, seed=seed)
-        return part.codec.decode(latent)[self.columns]
+        rows = part.codec.decode(latent)[self.columns]
+        return rows.astype({c: float for c in self.numeric})
 
     def sample(self, rows: int, *, seed: int, redraws: int = 5) -> pd.DataFrame:
         """``rows`` rows; rows equal to a rare training row are redrawn up to ``redraws`` times."""
@@ -210,7 +213,8 @@ def fit_mixture(
                 **options,
             )
         parts.append(Part(key=key, rows=len(rows), codec=codec, model=model))
-    mixture = MixtureSynthesizer(kind, list(frame.columns), parts, by)
+    numeric = [c for c in frame.columns if sdtypes.get(c) in ("numerical", "datetime")]
+    mixture = MixtureSynthesizer(kind, list(frame.columns), parts, by, numeric)
     counts = pd.Series(row_keys(frame)).value_counts()
     mixture._avoid = set(counts.index[counts < constants.SYNTH_COPY_MIN_COUNT])
     log.info("fitted %d part(s) of %s", len(parts), kind)

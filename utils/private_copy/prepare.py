@@ -42,6 +42,14 @@ class PreparedTable:
     dropped: dict[str, str] = field(default_factory=dict)  # column -> why it is not in the copy
     date_formats: dict[str, str] = field(default_factory=dict)  # date column -> output format
     ordinal_orders: dict[str, list] = field(default_factory=dict)
+    near_unique_text: dict[str, float] = field(default_factory=dict)  # column -> share of distinct values
+
+    @property
+    def sdtypes(self) -> dict[str, str]:
+        """Each fitted column's SDV sdtype."""
+        return {
+            c: s["sdtype"] for c, s in self.metadata.to_dict()["tables"][self.table_name]["columns"].items()
+        }
 
     @property
     def sdmetrics_metadata(self) -> dict:
@@ -54,8 +62,23 @@ class PreparedTable:
         }
 
 
-def parse_dates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
-    """Dates (datetime columns, or text that is all ISO dates) as days since 1970; and their formats.
+DATE_LIKE = (
+    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
+    r"|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{2,4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{2,4}|\d{8})"
+    r"([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*([AaPp][Mm])?(Z|[+-]\d{2}:?\d{2})?)?\s*$"
+)
+
+
+def parse_dates(
+    frame: pd.DataFrame, share: float = constants.SYNTH_DATE_SHARE
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Dates (datetime columns, or text that is dates in any mix of formats) as days since 1970.
+
+    A text column counts as dates when at least ``share`` of its values look like dates (ISO
+    ``2024-03-01``, ``03/01/2024``, ``1 Mar 2024``, ``March 1, 2024``, ``20240301``, with or without
+    a time) and parse; the rest become missing. A column that is mostly, but not clearly, dates
+    (between half and ``share``) is refused with a message rather than treated as categories,
+    whose every value would be copied verbatim. Returns the frame and each date column's output format.
 
     The synthesizers see a date as a number of days: a copula models it like any other number, and
     SDV's per-value validation of datetime columns (minutes on a few thousand rows) is avoided.
@@ -68,12 +91,52 @@ def parse_dates(frame: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
         values = frame[column].dropna()
         if frame[column].dtype != object or values.empty or not values.map(type).eq(str).all():
             continue
-        if not values.str.match(r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2})?)?$").all():
+        looks = values.str.match(DATE_LIKE)
+        if looks.mean() < 0.5:
             continue
-        parsed = pd.to_datetime(frame[column], format="ISO8601", errors="coerce")
-        if parsed.notna().sum() == len(values):
+        parsed = _parse_mixed(frame[column].where(frame[column].astype(str).str.match(DATE_LIKE)))
+        parsed_share = parsed.notna().sum() / len(values)
+        if parsed_share >= share:
             frame[column], formats[column] = _as_days(parsed)
+        else:
+            raise UserError(
+                f"column {column!r} looks like dates but only {parsed_share:.0%} of its values parse: "
+                "fix or drop the other values (else every value would be copied as a category)"
+            )
     return frame, formats
+
+
+def _parse_mixed(values: pd.Series) -> pd.Series:
+    """Text dates in any mix of formats (month first when ambiguous), unparseable ones missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        iso = pd.to_datetime(values, format="ISO8601", errors="coerce", utc=True)
+        rest = values[iso.isna() & values.notna()]
+        if len(rest):
+            iso.loc[rest.index] = pd.to_datetime(rest, format="mixed", errors="coerce", utc=True)
+    return iso.dt.tz_localize(None)
+
+
+def near_unique_text(
+    frame: pd.DataFrame,
+    sdtypes: dict[str, str],
+    share: float = constants.SYNTH_NEAR_UNIQUE_SHARE,
+    min_values: int = constants.SYNTH_NEAR_UNIQUE_MIN_VALUES,
+) -> dict[str, float]:
+    """Text columns, not already ids, whose values are nearly all distinct: column -> distinct share.
+
+    Names, e-mails, free text, or ids without "id" in their name: as categories, a synthesizer can
+    only copy their real values into the copy (and SDV's metadata would list them).
+    """
+    flagged = {}
+    for column, sdtype in sdtypes.items():
+        values = frame[column].dropna()
+        if sdtype == "id" or frame[column].dtype.kind in "iufbM" or len(values) < min_values:
+            continue
+        distinct = values.astype(str).nunique() / len(values)
+        if distinct >= share:
+            flagged[column] = round(float(distinct), 4)
+    return flagged
 
 
 def _as_days(dates: pd.Series) -> tuple[pd.Series, str]:
@@ -184,6 +247,14 @@ def prepare_table(
         raise UserError(f"metadata and table disagree on column(s): {', '.join(unknown)}")
     if target is not None and spec["columns"][target]["sdtype"] == "id":
         raise UserError(f"target column {target!r} is an id: choose a column with repeating classes")
+    sdtypes = {c: s["sdtype"] for c, s in spec["columns"].items()}
+    text = near_unique_text(parsed, sdtypes) if metadata is None else {}
+    if target in text:
+        raise UserError(
+            f"target column {target!r} is nearly unique text: choose a column with repeating classes"
+        )
+    for column in text:
+        spec["columns"][column] = {"sdtype": "id"}  # never fitted, never listed: regenerated or dropped
     ids = [c for c, s in spec["columns"].items() if s["sdtype"] == "id"]
     if len(ids) == len(frame.columns):
         raise UserError(f"the table has only id columns ({', '.join(ids)}): nothing to synthesize")
@@ -191,6 +262,11 @@ def prepare_table(
     for column in ids:
         if parsed[column].is_unique and parsed[column].notna().all():
             regenerated[column] = "int" if pd.api.types.is_integer_dtype(parsed[column]) else "text"
+        elif column in text:
+            dropped[column] = (
+                f"nearly unique text ({text[column]:.0%} distinct: names, e-mails, free text or ids):"
+                " left out of the copy"
+            )
         else:
             dropped[column] = "id (not unique): left out of the copy"
     kept = [c for c in frame.columns if c not in ids]
@@ -207,6 +283,7 @@ def prepare_table(
         dropped=dropped,
         date_formats={c: f for c, f in date_formats.items() if c in kept},
         ordinal_orders=orders,
+        near_unique_text=text,
     )
 
 

@@ -120,7 +120,11 @@ def birthweight() -> pd.DataFrame:
 
 PUBLIC_TABLES = {"fair_affairs": fair_affairs, "rand_hie": rand_hie, "birthweight": birthweight}
 # The binary outcome of each public table (the target of its utility test).
-PUBLIC_OUTCOMES = {"fair_affairs": "had_affair", "rand_hie": "individual_deductible", "birthweight": "low_birthweight"}
+PUBLIC_OUTCOMES = {
+    "fair_affairs": "had_affair",
+    "rand_hie": "individual_deductible",
+    "birthweight": "low_birthweight",
+}
 
 
 def load_public(name: str) -> pd.DataFrame:
