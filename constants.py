@@ -127,6 +127,7 @@ SYNTH_COPULA_DISTRIBUTION = "truncnorm"
 # empirical CDF. A numeric column with at most this many distinct integer values (counts, ages, codes)
 # keeps its exact values and frequencies; a value holding at least SYNTH_ATOM_SHARE of the rows is
 # reported as a point mass (atoms are always kept exactly, this share only names them).
+SYNTH_MARGINALS = "empirical"  # synthesize.py's default; "beta" etc. give SDV's parametric marginals
 SYNTH_DISCRETE_MAX_VALUES = 100
 SYNTH_ATOM_SHARE = 0.05
 # Relationships without a target (utils/private_copy/mixture.py): besides the target's classes (and
@@ -156,5 +157,6 @@ SYNTH_COMPARE_ROWS = 5_000
 SYNTH_COMPARE_CTGAN_EPOCHS = 10
 # SDMetrics' quality report (pair trends are quadratic in the columns) on at most this many rows a side.
 SYNTH_QUALITY_ROWS = 5_000
+SYNTH_QUALITY_MAX_COLUMNS = 40  # wider tables: 1 - KS/TVD and pair differences instead of SDMetrics
 # A sampled row equal to a training row that fewer than this many training rows share is redrawn.
 SYNTH_COPY_MIN_COUNT = 5

@@ -17,15 +17,16 @@ Usage::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 import constants
 from utils.chain import stage
+from utils.chain.config import ChainConfig
 from utils.core import schema, seeding
-from utils.core.cli import check_synthesizer, run_main
+from utils.core.cli import run_main
 from utils.core.schema import AFFINITIES, OPT_INS
 
 log = logging.getLogger("consumer")
@@ -127,42 +128,34 @@ def _training_table(preferences: pd.DataFrame, demographics: pd.DataFrame) -> pd
     return tidy(preferences).join(preferences[list(DEMOGRAPHIC_COLUMNS)].reset_index(drop=True))
 
 
-def generate_preferences(
-    demographics: pd.DataFrame,
-    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
-    seed: int = constants.DEFAULT_SEED,
-    epochs: int | None = None,
-    seed_data: pd.DataFrame | None = None,
-    seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
-    out_dir: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(preferences, seed)``: one synthetic preferences row per customer of ``demographics``.
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """One synthetic preferences row per customer of ``parents["demographics"]``.
 
-    ``seed_data`` (a preferences table, with customer_ids in ``demographics`` or its own age, age_group,
-    gender and household_income columns) replaces the simulated seed. ``out_dir`` saves the model.
+    ``config.seed_data`` (a preferences table, with customer_ids in the demographics or its own age,
+    age_group, gender and household_income columns) replaces the simulated seed.
     """
-    check_synthesizer(synthesizer)
-    rng = seeding.generator(seed, NAME)
-    if seed_data is None:
-        sample = stage.seed_customers(demographics, seed_customers, rng)
+    demographics = parents["demographics"]
+    rng = seeding.generator(config.seed, NAME)
+    if config.seed_data is None:
+        sample = stage.seed_customers(demographics, config.seed_customers, rng)
         seed_frame = simulate_preferences(sample, rng)
     else:
-        seed_frame = tidy(seed_data.reset_index(drop=True)).join(
-            seed_data.reset_index(drop=True).drop(columns=list(COLUMNS), errors="ignore")
-        )
+        seed_data = config.seed_data.reset_index(drop=True)
+        seed_frame = tidy(seed_data).join(seed_data.drop(columns=list(COLUMNS), errors="ignore"))
     table = _training_table(seed_frame, demographics)
     table = table.assign(**{column: forward(table[column]) for column, (forward, _) in RESCALE.items()})
     categorical = [*STRATA, "preferred_channel", "preferred_device", *OPT_INS]
+    models: dict = {}
     pool = stage.fit_and_sample(
         table,
         name=NAME,
         categorical=categorical,
         numerical=["household_income", *SCORES],
-        kind=synthesizer,
-        seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
+        kind=config.synthesizer,
+        seed=seeding.child_seed(config.seed, NAME, purpose="synthesizer"),
         rows=len(demographics),
-        epochs=epochs,
-        out_dir=out_dir,
+        epochs=config.epochs,
+        models=models,
         by=STRATA,
         distribution=constants.CHAIN_MARGINALS,
     )
@@ -172,7 +165,7 @@ def generate_preferences(
     preferences = tidy(
         pool.iloc[chosen].reset_index(drop=True).assign(customer_id=targets["customer_id"].to_numpy())
     )
-    return preferences, tidy(seed_frame)
+    return stage.StageResult(NAME, {NAME: preferences}, {NAME: tidy(seed_frame)}, models)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,21 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         __doc__.split("\n\n")[0], "a real consumer_preferences table to fit on instead of the simulation"
     )
     args = stage.parse_stage_args(parser, argv)
-    out_dir = args.out_dir or args.data_dir
-    parents = stage.load_parents(args.data_dir, ["demographics"])
     seed_data = stage.read_seed_data(args.seed_data, ["customer_id"], NAME) if args.seed_data else None
-    log.info("preferences for %s customers", f"{len(parents['demographics']):,}")
-    preferences, seed_frame = generate_preferences(
-        parents["demographics"],
-        args.synthesizer,
-        args.seed,
-        args.epochs,
-        seed_data,
-        args.seed_customers,
-        out_dir,
+    config = stage.config_from_args(args, seed_data=seed_data)
+    stage.run_stage(
+        generate,
+        parents=[schema.DEMOGRAPHICS],
+        data_dir=args.data_dir,
+        out_dir=args.out_dir or args.data_dir,
+        fmt=args.format,
+        config=config,
     )
-    stage.check_tables({**parents, NAME: preferences}, NAME)
-    stage.write_stage(out_dir, args.format, {NAME: preferences}, {NAME: seed_frame})
     return 0
 
 

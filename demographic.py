@@ -31,7 +31,7 @@ Usage::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -40,17 +40,17 @@ from tqdm import tqdm
 import constants
 from utils.census import population
 from utils.census import tables as census
-from utils.core import schema, seeding, storage
+from utils.chain import stage
+from utils.chain.config import ChainConfig
+from utils.core import runs, schema, seeding, storage
 from utils.core.cli import (
     UserError,
     base_parser,
-    check_positive,
-    check_synthesizer,
     run_main,
     setup_logging,
     split_list,
 )
-from utils.core.datasets import DEMOGRAPHICS, demographics_path, models_dir, seed_dir
+from utils.core.datasets import DEMOGRAPHICS, models_dir
 from utils.synth import models as synth
 
 log = logging.getLogger("demographic")
@@ -211,11 +211,43 @@ def check_states(states: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(checked))
 
 
+def generate(
+    parents: Mapping[str, pd.DataFrame], config: ChainConfig, *, fitted: Mapping[str, object] | None = None
+) -> stage.StageResult:
+    """Synthetic demographics of every state of ``config`` (no parents: the census is the input).
+
+    Each state: an IPF seed sample fitted to its census tables, a synthesizer fitted on it, and
+    ``config.rows_per_state`` rows sampled. ``fitted`` (state -> synthesizer) samples from models
+    fitted before instead of building seeds and fitting.
+    """
+    tables, seeds, models = [], [], {}
+    for state in tqdm(config.states, desc="demographics", unit="state", disable=not config.progress):
+        state_seed = _state_seed(config.seed, state)
+        if fitted is not None:
+            model = fitted[state]
+        else:
+            rows = config.demographic_seed_rows
+            log.info("%s: building the census-seeded sample (%s rows)", state, f"{rows:,}")
+            seed_frame = build_seed(state, rows, config.seed)
+            model = fit_state(seed_frame, config.synthesizer, state_seed, config.epochs)
+            seeds.append(seed_frame)
+            models[f"{state}_{DEMOGRAPHICS}"] = model
+        log.info("%s: sampling %s rows", state, f"{config.rows_per_state:,}")
+        tables.append(sample_state(model, state, config.rows_per_state, state_seed))
+    return stage.StageResult(
+        DEMOGRAPHICS,
+        {DEMOGRAPHICS: pd.concat(tables, ignore_index=True)},
+        {DEMOGRAPHICS: pd.concat(seeds, ignore_index=True)} if seeds else {},
+        models,
+    )
+
+
 def generate_demographics(
     states: Sequence[str] = constants.STATES,
     rows_per_state: int = constants.DEFAULT_ROWS_PER_STATE,
     synthesizer: str = constants.DEFAULT_SYNTHESIZER,
     seed: int = constants.DEFAULT_SEED,
+    *,
     out_dir: str | None = None,
     epochs: int | None = None,
     seed_rows_per_state: int | None = None,
@@ -223,41 +255,42 @@ def generate_demographics(
     fmt: str = constants.DEFAULT_OUTPUT_FORMAT,
     progress: bool = False,
 ) -> dict[str, pd.DataFrame]:
-    """Synthetic demographics per state: ``{state: DataFrame}`` with the columns of :data:`COLUMNS`.
+    """Synthetic demographics per state: ``{state: DataFrame}`` with the schema's columns.
 
-    ``out_dir=None`` writes nothing; otherwise each state's table, seed sample and fitted synthesizer
-    are written (atomically) as they are made. ``from_model`` samples from the synthesizers already in
-    ``{out_dir}/models/`` instead of building seeds and fitting. Everything is checked before any work.
+    ``out_dir=None`` writes nothing; otherwise the tables, seed samples and fitted synthesizers are
+    published together into ``out_dir`` as one run (:mod:`utils.core.runs`). ``from_model`` samples
+    from the synthesizers already in ``{out_dir}/models/``. Everything is checked before any work.
     """
-    states = check_states(states)
-    check_positive(rows_per_state, "rows per state")
-    check_synthesizer(synthesizer)
-    if seed_rows_per_state is None:
-        seed_rows_per_state = constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE
-    seed_rows = check_positive(seed_rows_per_state, "seed rows per state")
-    if out_dir is not None:
+    config = ChainConfig(
+        states=states,
+        rows_per_state=rows_per_state,
+        synthesizer=synthesizer,
+        seed=seed,
+        epochs=epochs,
+        demographic_seed_rows=seed_rows_per_state or constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
+        progress=progress,
+    )
+    if from_model and out_dir is None:
+        raise UserError("--from-model needs the output folder that holds models/")
+    if out_dir is None:
+        result = generate({}, config)
+    else:
         storage.ensure_dir(out_dir)
-    if from_model:
-        if out_dir is None:
-            raise UserError("--from-model needs the output folder that holds models/")
-        models = {state: synth.load_synthesizer(_model_path(out_dir, state)) for state in states}
-    results = {}
-    for state in tqdm(states, desc="demographics", unit="state", disable=not progress):
-        state_seed = _state_seed(seed, state)
-        if from_model:
-            model = models[state]
-        else:
-            log.info("%s: building the census-seeded sample (%s rows)", state, f"{seed_rows:,}")
-            seed_frame = build_seed(state, seed_rows, seed)
-            model = fit_state(seed_frame, synthesizer, state_seed, epochs)
-            if out_dir is not None:
-                storage.write_table(seed_frame, demographics_path(seed_dir(out_dir), state, fmt))
-                synth.save_synthesizer(model, _model_path(out_dir, state))
-        log.info("%s: sampling %s rows", state, f"{rows_per_state:,}")
-        results[state] = sample_state(model, state, rows_per_state, state_seed)
-        if out_dir is not None:
-            storage.write_table(results[state], demographics_path(out_dir, state, fmt))
-    return results
+        with runs.OutputLock(out_dir):
+            fitted = None
+            if from_model:
+                load = synth.load_synthesizer
+                fitted = {state: load(_model_path(out_dir, state)) for state in config.states}
+            run = runs.Run(out_dir, fmt=fmt)
+            try:
+                result = generate({}, config, fitted=fitted)
+                stage.write_result(run, result, {})
+                run.publish(prune=not from_model)  # --from-model keeps the seeds and models
+            except BaseException:
+                run.discard()
+                raise
+    frame = result.tables[DEMOGRAPHICS]
+    return {state: part.reset_index(drop=True) for state, part in frame.groupby("state", sort=False)}
 
 
 def _model_path(out_dir: str, state: str) -> str:

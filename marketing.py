@@ -24,9 +24,8 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,8 +33,9 @@ import pandas as pd
 import constants
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
-from utils.core import schema, seeding, storage
-from utils.core.cli import UserError, check_synthesizer, run_main
+from utils.chain.config import ChainConfig
+from utils.core import schema, seeding
+from utils.core.cli import UserError, run_main
 from utils.core.schema import CHANNELS, CREATIVES, DEVICES, EVENT_TYPES, OBJECTIVES, SEGMENTS
 
 log = logging.getLogger("marketing")
@@ -169,29 +169,30 @@ def segment_plan(count: int) -> np.ndarray:
 
 
 def generate_campaigns(
-    count: int,
-    synthesizer: str,
-    seed: int,
-    epochs: int | None,
-    seed_data: pd.DataFrame | None,
-    out_dir: str | None,
+    count: int, config: ChainConfig, models: dict | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(campaigns, seed)``: ``count`` synthetic campaigns fitted on a simulated (or given) seed."""
-    rng = seeding.generator(seed, CAMPAIGNS)
+    """``(campaigns, seed)``: ``count`` synthetic campaigns fitted on a simulated (or given) seed.
+
+    The campaigns booked for each segment of the plan are a systematic sample of that segment's
+    synthetic pool over ``discount_pct`` (evenly spaced quantiles), so even 40 campaigns follow the
+    discount distribution of the pool, and so of the seed, instead of a lucky or unlucky draw.
+    """
+    rng = seeding.generator(config.seed, CAMPAIGNS)
+    seed_data = config.seed_campaigns
     seed_frame = simulate_campaigns(constants.CAMPAIGN_SEED_ROWS, rng) if seed_data is None else seed_data
     pool = stage.fit_and_sample(
         campaign_model_table(seed_frame),
         name=CAMPAIGNS,
         categorical=["channel", "objective", "target_segment", "creative_type"],
         numerical=["start_day", "duration_days", "budget", "discount_pct"],
-        kind=synthesizer,
-        seed=seeding.child_seed(seed, CAMPAIGNS, purpose="synthesizer"),
+        kind=config.synthesizer,
+        seed=seeding.child_seed(config.seed, CAMPAIGNS, purpose="synthesizer"),
         rows=count * CAMPAIGN_POOL_FACTOR,
-        epochs=epochs,
-        out_dir=out_dir,
+        epochs=config.epochs,
+        models=models,
     )
-    plan = pd.DataFrame({"target_segment": segment_plan(count)})
-    chosen = np.sort(stage.match_rows(plan, pool, ["target_segment"], rng))
+    plan = pd.DataFrame({"target_segment": segment_plan(count), "discount_pct": rng.random(count)})
+    chosen = np.sort(stage.match_rows(plan, pool, ["target_segment"], rng, order="discount_pct"))
     return finish_campaigns(pool.iloc[chosen]), seed_frame
 
 
@@ -415,36 +416,27 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     return out.reset_index()
 
 
+PARENTS = (schema.DEMOGRAPHICS, schema.PREFERENCES)
+
+
 # --- The stage -----------------------------------------------------------------------------------------
 
 
-def generate_marketing(
-    demographics: pd.DataFrame,
-    preferences: pd.DataFrame,
-    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
-    seed: int = constants.DEFAULT_SEED,
-    epochs: int | None = None,
-    bias: Bias | None = None,
-    seed_data: pd.DataFrame | None = None,
-    seed_campaigns: pd.DataFrame | None = None,
-    seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
-    out_dir: str | None = None,
-) -> dict:
-    """Campaigns, engagements, their seeds and the ground truth, as a dict of DataFrames (and a dict).
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """Campaigns, engagements, their seeds, models and the ground truth.
 
-    Keys: ``marketing_campaigns``, ``engagements``, ``seed_marketing_campaigns``, ``seed_engagements``,
-    ``ground_truth``. ``seed_data`` (an engagements table whose customers are in ``demographics``)
-    replaces the simulated funnels; ``seed_campaigns`` replaces the simulated campaigns.
+    ``config.seed_data`` (an engagements table whose customers are in the demographics) replaces the
+    simulated funnels; ``config.seed_campaigns`` replaces the simulated campaigns.
     """
-    check_synthesizer(synthesizer)
-    bias = bias or Bias()
+    demographics, preferences = parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES]
+    seed, seed_data, bias = config.seed, config.seed_data, config.bias
     rng = seeding.generator(seed, ENGAGEMENTS)
     customers = customer_features(demographics, preferences)
-    campaigns, campaign_seed = generate_campaigns(
-        campaign_count(len(customers)), synthesizer, seed, epochs, seed_campaigns, out_dir
-    )
+    models: dict = {}
+    campaigns, campaign_seed = generate_campaigns(campaign_count(len(customers)), config, models)
     log.info("%d campaigns; simulating seed funnels", len(campaigns))
-    sample = stage.seed_customers(customers, seed_customers * constants.CHAIN_FUNNEL_SEED_FACTOR, rng)
+    factor = constants.CHAIN_FUNNEL_SEED_FACTOR
+    sample = stage.seed_customers(customers, config.seed_customers * factor, rng)
     rows, cols = target(sample, campaigns, rng, bias)
     funnels = simulate_funnels(pair_features(sample, campaigns, rows, cols, bias), campaigns, rng)
     truth = ground_truth(funnels, campaigns, bias)
@@ -466,11 +458,11 @@ def generate_marketing(
         name=ENGAGEMENTS,
         categorical=[*PAIR_STRATA, *FUNNEL],
         numerical=["propensity", *TIMING],
-        kind=synthesizer,
+        kind=config.synthesizer,
         seed=seeding.child_seed(seed, ENGAGEMENTS, purpose="synthesizer"),
         rows=min(len(real), constants.CHAIN_POOL_ROWS),
-        epochs=epochs,
-        out_dir=out_dir,
+        epochs=config.epochs,
+        models=models,
         fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
     )
     chosen = stage.match_rows(real, pool, PAIR_STRATA, rng, order="propensity")
@@ -479,13 +471,13 @@ def generate_marketing(
     devices = pairs["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
     events = expand_events(pairs, campaigns, devices, rng)
     log.info("%s engagement events", f"{len(events):,}")
-    return {
-        CAMPAIGNS: campaigns,
-        ENGAGEMENTS: events,
-        f"seed_{CAMPAIGNS}": campaign_seed,
-        f"seed_{ENGAGEMENTS}": seed_events,
-        "ground_truth": truth,
-    }
+    return stage.StageResult(
+        "marketing",
+        {CAMPAIGNS: campaigns, ENGAGEMENTS: events},
+        {CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
+        models,
+        truth,
+    )
 
 
 def repair_funnels(summary: pd.DataFrame) -> pd.DataFrame:
@@ -542,41 +534,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_bias_arguments(parser)
     args = stage.parse_stage_args(parser, argv)
     bias = parse_bias(args.bias_group, args.bias_strength)
-    out_dir = args.out_dir or args.data_dir
-    parents = stage.load_parents(args.data_dir, ["demographics", "consumer_preferences"])
     seed_data = seed_campaigns = None
     if args.seed_data:
-        seed_data = stage.read_seed_data(
-            args.seed_data, ["customer_id", "campaign_id", "timestamp", "event_type", "channel"], ENGAGEMENTS
-        )
+        required = ["customer_id", "campaign_id", "timestamp", "event_type", "channel"]
+        seed_data = stage.read_seed_data(args.seed_data, required, ENGAGEMENTS)
     if args.seed_campaigns:
         seed_campaigns = stage.read_seed_data(args.seed_campaigns, CAMPAIGN_COLUMNS[2:], CAMPAIGNS)
-    result = generate_marketing(
-        parents["demographics"],
-        parents["consumer_preferences"],
-        args.synthesizer,
-        args.seed,
-        args.epochs,
-        bias,
-        seed_data,
-        seed_campaigns,
-        args.seed_customers,
-        out_dir,
+    stage.run_stage(
+        generate,
+        parents=PARENTS,
+        data_dir=args.data_dir,
+        out_dir=args.out_dir or args.data_dir,
+        fmt=args.format,
+        config=stage.config_from_args(args, seed_data=seed_data, seed_campaigns=seed_campaigns, bias=bias),
     )
-    write_marketing(result, parents, out_dir, args.format)
     return 0
-
-
-def write_marketing(result: dict, parents: dict, out_dir: str, fmt: str) -> None:
-    """Check the rules on the new tables (with their parents), then write tables, seeds and ground truth."""
-    stage.check_tables(
-        {**parents, CAMPAIGNS: result[CAMPAIGNS], ENGAGEMENTS: result[ENGAGEMENTS]}, "marketing"
-    )
-    outputs = {name: result[name] for name in (CAMPAIGNS, ENGAGEMENTS)}
-    seeds = {name: result[f"seed_{name}"] for name in (CAMPAIGNS, ENGAGEMENTS)}
-    stage.write_stage(out_dir, fmt, outputs, seeds)
-    text = json.dumps(result["ground_truth"], indent=2, sort_keys=True) + "\n"
-    storage.write_text(text, storage.join(out_dir, "ground_truth.json"))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import PurePosixPath
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 import constants
 from utils.core import storage
@@ -34,14 +35,27 @@ from utils.core.cli import (
     split_list,
 )
 from utils.metrics import fidelity, privacy
-from utils.metrics.tstr import tstr_utility
+from utils.metrics.tstr import categorical_utility, low_cardinality_columns, tstr_utility
+from utils.private_copy import engine
 from utils.private_copy import report as synth_report
-from utils.private_copy.prepare import PreparedTable, prepare_table, restore_table, structural_categories
-from utils.private_copy.public_tables import load_public
-from utils.synth import models as synth
+from utils.private_copy.marginals import NumericCodec, TableCodec
+from utils.private_copy.mixture import MixtureSynthesizer, fit_mixture
+from utils.private_copy.prepare import (
+    PreparedTable,
+    likely_target,
+    prepare_table,
+    restore_table,
+    structural_categories,
+)
+from utils.private_copy.public_tables import PUBLIC_TABLES, load_public
 
 log = logging.getLogger("synthesize")
-COPULA_DISTRIBUTIONS = ("truncnorm", "beta", "norm", "gamma", "uniform", "gaussian_kde")
+COPULA_DISTRIBUTIONS = ("empirical", "truncnorm", "beta", "norm", "gamma", "uniform", "gaussian_kde")
+# Side-by-side models of every report: (synthesizer, marginals, epochs); SDV's own, no shape preparation.
+BASELINES = {
+    "sdv_gaussian_copula": ("gaussian_copula", "beta", None),
+    "sdv_ctgan": ("ctgan", "beta", constants.SYNTH_COMPARE_CTGAN_EPOCHS),
+}
 
 
 def load_input(path: str, cache_dir: str | None = None) -> pd.DataFrame:
@@ -82,31 +96,120 @@ def split_holdout(
 
 
 def fit_model(
-    prepared: PreparedTable, training: pd.DataFrame, kind: str, *, seed, condition_on, epochs, distribution
+    prepared: PreparedTable,
+    training: pd.DataFrame,
+    kind: str,
+    *,
+    seed: int,
+    condition_on: Sequence[str] = (),
+    epochs: int | None = None,
+    distribution: str = constants.SYNTH_MARGINALS,
+    partition: bool = True,
+    progress: bool = False,
 ):
-    """Fit ``kind`` on the prepared training rows; per class of the ``condition_on`` columns if any."""
-    options = {"default_distribution": distribution} if kind == "gaussian_copula" else {}
-    if condition_on:
-        return synth.fit_conditional_synthesizer(
+    """Fit ``kind`` on the prepared training rows.
+
+    ``distribution="empirical"`` (the default): the shape-keeping mixture (:mod:`utils.private_copy.mixture`),
+    per class of ``condition_on`` and, with ``partition``, learned parts. Any other distribution is
+    SDV's own synthesizer with its parametric marginals (``beta``: SDV's defaults), for comparison.
+    """
+    if distribution == "empirical":
+        return fit_mixture(
             training,
-            kind,
-            condition_on,
+            prepared.sdtypes,
+            kind=kind,
+            by=list(condition_on),
+            orders=prepared.ordinal_orders,
             seed=seed,
-            metadata=prepared.metadata,
-            table_name=prepared.table_name,
-            min_rows=constants.SYNTH_MIN_CLASS_ROWS,
             epochs=epochs,
-            **options,
+            partition=partition,
+            progress=progress,
         )
-    return synth.fit_synthesizer(
-        training,
-        kind,
-        seed=seed,
-        table_name=prepared.table_name,
-        metadata=prepared.metadata,
-        epochs=epochs,
-        **options,
+    options = {"default_distribution": distribution} if kind == "gaussian_copula" else {}
+    return engine.fit(training, kind, prepared.metadata, seed=seed, epochs=epochs, **options)
+
+
+def sample_model(model, rows: int, *, seed: int) -> pd.DataFrame:
+    """``rows`` rows from a model of :func:`fit_model`."""
+    if isinstance(model, MixtureSynthesizer):
+        return model.sample(rows, seed=seed)
+    return engine.sample(model, rows, seed=seed)
+
+
+def _sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
+    """At most ``rows`` rows of ``frame`` (a seeded sample, original order), or ``frame`` itself."""
+    if len(frame) <= rows:
+        return frame
+    return frame.sample(rows, random_state=seed % 2**32).sort_index()
+
+
+def fidelity_figures(
+    prepared: PreparedTable, training: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int
+) -> dict:
+    """Per-column KS / TVD against the bar, column-pair differences and SDMetrics' quality score."""
+    distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
+    pairs = fidelity.correlation_difference(
+        _sample(training, constants.SYNTH_QUALITY_ROWS, seed),
+        _sample(synthetic, constants.SYNTH_QUALITY_ROWS, seed),
     )
+    tolerance = constants.SYNTH_PAIR_TOLERANCE
+    if training.shape[1] <= constants.SYNTH_QUALITY_MAX_COLUMNS:
+        quality = fidelity.quality_report(
+            _sample(training, constants.SYNTH_QUALITY_ROWS, seed),
+            _sample(synthetic, constants.SYNTH_QUALITY_ROWS, seed),
+            prepared.sdmetrics_metadata,
+        )
+    else:  # SDMetrics' pair trends are quadratic in the columns: our own figures on wide tables
+        shapes = {r["column"]: round(1 - r["distance"], 4) for r in distances.to_dict("records")}
+        column_shapes = float(np.mean(list(shapes.values())))
+        pair_trends = 1 - float(pairs["difference"].mean()) / 2 if len(pairs) else 1.0
+        quality = {
+            "score": round((column_shapes + pair_trends) / 2, 4),
+            "column_shapes": round(column_shapes, 4),
+            "column_pair_trends": round(pair_trends, 4),
+            "column_shape_scores": shapes,
+            "source": "1 - KS/TVD and 1 - |difference|/2 (wide table: SDMetrics skipped)",
+        }
+    return {
+        "quality": quality,
+        "column_distance_bar": constants.SYNTH_COLUMN_DISTANCE_BAR,
+        "column_distances": distances.to_dict("records"),
+        "columns_over_bar": distances.loc[~distances["passed"], "column"].tolist(),
+        "max_column_distance": round(float(distances["distance"].max()), 6) if len(distances) else 0.0,
+        "columns_within_tolerance": round(float(distances["passed"].mean()), 4) if len(distances) else None,
+        "correlation_difference": {
+            "pairs": len(pairs),
+            "tolerance": tolerance,
+            "mean": round(float(pairs["difference"].mean()), 4) if len(pairs) else 0.0,
+            "max": round(float(pairs["difference"].max()), 4) if len(pairs) else 0.0,
+            "within_tolerance": round(float((pairs["difference"] <= tolerance).mean()), 4)
+            if len(pairs)
+            else 1.0,
+            "worst": pairs.nlargest(10, "difference").to_dict("records"),
+        },
+    }
+
+
+def privacy_figures(
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    seed: int,
+    groups: pd.Series | None = None,
+) -> tuple[dict, dict]:
+    """DCR share, exact copies and membership inference; and the raw DCR arrays (for the chart)."""
+    dcr = privacy.dcr_privacy(
+        training,
+        holdout,
+        synthetic,
+        seed=seed,
+        training_groups=None if groups is None else groups.loc[training.index].to_numpy(),
+        holdout_groups=None if groups is None else groups.loc[holdout.index].to_numpy(),
+    )
+    arrays = {"training": dcr.pop("dcr_training"), "holdout": dcr.pop("dcr_holdout")}
+    dcr["copies_of_rare_rows"] = privacy.rare_copy_rate(synthetic, training, constants.SYNTH_COPY_MIN_COUNT)
+    return dcr, arrays
 
 
 def evaluate(
@@ -118,51 +221,103 @@ def evaluate(
     target: str | None,
     seed: int,
     groups: pd.Series | None = None,
+    progress: bool = False,
 ) -> tuple[dict, dict]:
     """Fidelity, utility and privacy figures of ``synthetic`` (prepared shape); and the raw DCR arrays.
 
-    ``groups`` (indexed like the prepared rows) tells the privacy check which rows belong to one person.
+    ``target`` is the utility's target (given or detected); every low-cardinality categorical column is
+    also the target in turn (``utility_by_category``). ``groups`` (indexed like the prepared rows)
+    tells the privacy check which rows belong to one person.
     """
-    log.info("fidelity: SDMetrics quality report, KS/TVD, correlations")
-    quality = fidelity.quality_report(training, synthetic, prepared.sdmetrics_metadata)
-    distances = fidelity.column_distances(
-        training, synthetic, constants.VALIDATION_THRESHOLDS["distribution_tolerance"]
-    )
-    correlations = fidelity.correlation_difference(training, synthetic)
-    tolerance = constants.VALIDATION_THRESHOLDS["correlation_tolerance"]
-    report = {
-        "fidelity": {
-            "quality": quality,
-            "column_distances": distances.to_dict("records"),
-            "columns_within_tolerance": round(float(distances["passed"].mean()), 4)
-            if len(distances)
-            else None,
-            "correlation_difference": {
-                "pairs": len(correlations),
-                "mean": round(float(correlations["difference"].mean()), 4) if len(correlations) else 0.0,
-                "max": round(float(correlations["difference"].max()), 4) if len(correlations) else 0.0,
-                "within_tolerance": round(float((correlations["difference"] <= tolerance).mean()), 4)
-                if len(correlations)
-                else None,
-                "worst": correlations.nlargest(10, "difference").to_dict("records"),
-            },
-        }
-    }
+    steps = tqdm(total=4, desc="report", unit="step", disable=not progress)
+    log.info("fidelity: per-column KS/TVD, column pairs, SDMetrics quality")
+    report = {"fidelity": fidelity_figures(prepared, training, synthetic, seed=seed)}
+    steps.update()
     if target is not None:
         log.info("utility: train on synthetic, test on the real holdout (target %s)", target)
         report["utility"] = tstr_utility(training, holdout, synthetic, target, seed=seed)
+    steps.update()
+    targets = low_cardinality_columns(training, constants.SYNTH_TSTR_MAX_CATEGORIES)
+    targets = [c for c in targets if c != target][: constants.SYNTH_TSTR_MAX_TARGETS - (target is not None)]
+    targets = [target, *targets] if target is not None else targets
+    if targets:
+        log.info("utility: each of %s as the target in turn", ", ".join(targets))
+        report["utility_by_category"] = categorical_utility(
+            training, holdout, synthetic, targets, seed=seed, max_rows=constants.SYNTH_TSTR_ROWS
+        )
+    steps.update()
     log.info("privacy: distance to closest record, exact copies, membership inference")
-    dcr = privacy.dcr_privacy(
-        training,
-        holdout,
-        synthetic,
-        seed=seed,
-        training_groups=None if groups is None else groups.loc[training.index].to_numpy(),
-        holdout_groups=None if groups is None else groups.loc[holdout.index].to_numpy(),
-    )
-    arrays = {"training": dcr.pop("dcr_training"), "holdout": dcr.pop("dcr_holdout")}
-    report["privacy"] = dcr
+    report["privacy"], arrays = privacy_figures(training, holdout, synthetic, seed=seed, groups=groups)
+    steps.update()
+    steps.close()
     return report, arrays
+
+
+def compare(
+    prepared: PreparedTable,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    baselines: Sequence[str],
+    *,
+    target: str | None,
+    seed: int,
+    groups: pd.Series | None = None,
+    progress: bool = False,
+) -> dict:
+    """SDV's GaussianCopula defaults and CTGAN on the same split: fit time, distances, F1, DCR share.
+
+    Each is fitted on at most ``SYNTH_COMPARE_ROWS`` of the training rows (CTGAN for
+    ``SYNTH_COMPARE_CTGAN_EPOCHS`` epochs) and scored like the copy, on the same holdout.
+    """
+    out = {}
+    fit_rows = _sample(training, constants.SYNTH_COMPARE_ROWS, seed)
+    for name in tqdm(baselines, desc="compare", unit="model", disable=not progress):
+        kind, distribution, epochs = BASELINES[name]
+        log.info("side by side: %s on %s training rows", name, f"{len(fit_rows):,}")
+        started = time.perf_counter()
+        model = fit_model(prepared, fit_rows, kind, seed=seed, distribution=distribution, epochs=epochs)
+        fitted = time.perf_counter() - started
+        synthetic = sample_model(model, len(fit_rows), seed=seed)
+        out[name] = summary(
+            prepared, training, holdout, synthetic, target=target, seed=seed, groups=groups, fit_s=fitted
+        )
+        out[name]["training_rows"] = len(fit_rows)
+    return out
+
+
+def summary(
+    prepared: PreparedTable,
+    training: pd.DataFrame,
+    holdout: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    *,
+    target: str | None,
+    seed: int,
+    groups: pd.Series | None,
+    fit_s: float,
+    report: dict | None = None,
+) -> dict:
+    """One row of the side-by-side table (figures reused from ``report`` when given)."""
+    if report is None:
+        distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
+        utility = tstr_utility(training, holdout, synthetic, target, seed=seed) if target else None
+        privacy_part, _ = privacy_figures(training, holdout, synthetic, seed=seed, groups=groups)
+        columns = {r["column"]: r["distance"] for r in distances.to_dict("records")}
+    else:
+        utility, privacy_part = report.get("utility"), report["privacy"]
+        columns = {r["column"]: r["distance"] for r in report["fidelity"]["column_distances"]}
+    bar = constants.SYNTH_COLUMN_DISTANCE_BAR
+    return {
+        "fit_s": round(fit_s, 1),
+        "column_distances": columns,
+        "max_column_distance": round(max(columns.values()), 4) if columns else 0.0,
+        "columns_over_bar": sum(v > bar for v in columns.values()),
+        "f1_synthetic": None if utility is None else utility["train_synthetic"]["f1"],
+        "f1_real": None if utility is None else utility["train_real"]["f1"],
+        "f1_ratio": None if utility is None else utility["f1_ratio"],
+        "share_closer_to_training": privacy_part["share_closer_to_training"],
+        "exact_copy_rate": privacy_part["exact_copy_rate"],
+    }
 
 
 def synthesize(
@@ -179,12 +334,18 @@ def synthesize(
     input_name: str = "table",
     group: str | None = None,
     condition_on: Sequence[str] | None = None,
-    distribution: str = constants.SYNTH_COPULA_DISTRIBUTION,
+    distribution: str = constants.SYNTH_MARGINALS,
+    baselines: Sequence[str] = (),
+    detect_target: bool = True,
+    progress: bool = False,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Synthesize ``frame``: the copy (input's shape), the report, and the (editable) metadata dict.
 
-    With ``conditional`` the copula is fitted per class of ``target`` and of ``condition_on``; ``None``
-    picks the structural categories of the training rows (:func:`utils.prepare.structural_categories`).
+    The default is the shape-keeping mixture (``distribution="empirical"``): with ``conditional``, fitted
+    per class of ``target`` (or, without one and with ``detect_target``, of the likely outcome column)
+    and of ``condition_on`` (``None``: the structural categories, see
+    :func:`utils.private_copy.prepare.structural_categories`), each class cut into learned parts.
+    ``baselines`` (names of :data:`BASELINES`) are fitted on the same split and reported side by side.
 
     The report also carries ``_dcr`` (raw distance arrays for the charts); :func:`main` removes it.
     """
@@ -193,39 +354,104 @@ def synthesize(
         raise UserError(
             f"unknown --distribution {distribution!r}: choose one of {', '.join(COPULA_DISTRIBUTIONS)}"
         )
+    unknown = [b for b in baselines if b not in BASELINES]
+    if unknown:
+        raise UserError(f"unknown --compare {', '.join(unknown)}: choose from {', '.join(BASELINES)} or none")
     if not 0 < holdout < 1:
         raise UserError(f"--holdout must be between 0 and 1, got {holdout}")
     if group is not None and group not in frame.columns:
         raise UserError(f"group column {group!r} is not in the table")
     prepared = prepare_table(frame, metadata=metadata, target=target)
+    detected = None
+    if target is None and detect_target:
+        detected = likely_target(prepared.frame, prepared.sdtypes)
+        if detected is not None:
+            log.warning(
+                "no --target given: conditioning on %r, the likely outcome (pass --target to choose)",
+                detected,
+            )
+    outcome = target or detected
     groups = frame[group].reset_index(drop=True) if group else None
-    training, held_out = split_holdout(prepared.frame, holdout, seed, target, groups)
+    training, held_out = split_holdout(prepared.frame, holdout, seed, outcome, groups)
     rows = rows or len(training)
     check_positive(rows, "--rows")
     if condition_on is None:
         columns = prepared.metadata.to_dict()["tables"][prepared.table_name]["columns"]
-        condition_on = structural_categories(training, columns, exclude=(target,) if target else ())
+        condition_on = structural_categories(training, columns, exclude=(outcome,) if outcome else ())
     missing = [c for c in condition_on if c not in prepared.frame.columns]
     if missing:
         raise UserError(f"cannot condition on {', '.join(missing)}: not a (non-id) column of the table")
-    by = list(dict.fromkeys([target, *condition_on] if target else condition_on))
-    if not (conditional and synthesizer == "gaussian_copula"):
+    by = list(dict.fromkeys([outcome, *condition_on] if outcome else condition_on))
+    shaped = distribution == "empirical"
+    if not (conditional and synthesizer == "gaussian_copula" and shaped):
         by = []
     started = time.perf_counter()
     model = fit_model(
-        prepared, training, synthesizer, seed=seed, condition_on=by, epochs=epochs, distribution=distribution
+        prepared,
+        training,
+        synthesizer,
+        seed=seed,
+        condition_on=by,
+        epochs=epochs,
+        distribution=distribution,
+        partition=conditional,
+        progress=progress,
     )
-    sampled = synth.sample_synthesizer(model, rows, seed=seed)
-    log.info("fitted and sampled %s rows in %.1f s", f"{rows:,}", time.perf_counter() - started)
-    report, arrays = evaluate(prepared, training, held_out, sampled, target=target, seed=seed, groups=groups)
+    fitted = time.perf_counter() - started
+    sampled = sample_model(model, rows, seed=seed)
+    sampled_s = time.perf_counter() - started - fitted
+    log.info("fitted and sampled %s rows in %.1f s", f"{rows:,}", fitted + sampled_s)
+    report, arrays = evaluate(
+        prepared, training, held_out, sampled, target=outcome, seed=seed, groups=groups, progress=progress
+    )
+    report_s = time.perf_counter() - started - fitted - sampled_s
+    side = {
+        "this copy": summary(
+            prepared,
+            training,
+            held_out,
+            sampled,
+            target=outcome,
+            seed=seed,
+            groups=groups,
+            fit_s=fitted,
+            report=report,
+        )
+    }
+    side.update(
+        compare(
+            prepared,
+            training,
+            held_out,
+            baselines,
+            target=outcome,
+            seed=seed,
+            groups=groups,
+            progress=progress,
+        )
+    )
+    marginals = {}
+    if isinstance(model, MixtureSynthesizer):
+        whole = TableCodec(training, prepared.sdtypes, orders=prepared.ordinal_orders)
+        marginals = {
+            c: {"kind": codec.kind, "integer": codec.integral, "point_masses": codec.atoms()}
+            for c, codec in whole.codecs.items()
+            if isinstance(codec, NumericCodec)
+        }
     report = {
         "input": input_name,
         "synthesizer": synthesizer,
+        "model": f"mixture of {len(model.parts)} part(s), empirical marginals"
+        if isinstance(model, MixtureSynthesizer)
+        else f"SDV {synthesizer}"
+        + (f", {distribution} marginals" if synthesizer == "gaussian_copula" else ""),
         "conditioned_on": by,
+        "parts": len(model.parts) if isinstance(model, MixtureSynthesizer) else 1,
         "copula_distribution": distribution if synthesizer == "gaussian_copula" else None,
         "seed": seed,
         "epochs": epochs,
         "target": target,
+        "detected_target": detected,
         "group": group,
         "rows": {"input": len(frame), "training": len(training), "holdout": len(held_out), "synthetic": rows},
         "preparation": {
@@ -237,8 +463,20 @@ def synthesize(
             "dropped": prepared.dropped,
             "dates": prepared.date_formats,
             "ordinal_orders": {c: [str(v) for v in o] for c, o in prepared.ordinal_orders.items()},
+            "marginals": marginals,
         },
         **report,
+        "side_by_side": side,
+        "timings_s": {
+            "fit": round(fitted, 1),
+            "sample": round(sampled_s, 1),
+            "report": round(report_s, 1),
+            "side_by_side": round(time.perf_counter() - started - fitted - sampled_s - report_s, 1),
+        },
+    }
+    report["privacy"]["near_unique_text"] = {
+        c: {"distinct_share": share, "action": "regenerated" if c in prepared.regenerated_ids else "dropped"}
+        for c, share in prepared.near_unique_text.items()
     }
     report["verdict"] = synth_report.verdict(report)
     report["_dcr"] = arrays
@@ -276,7 +514,9 @@ def read_metadata(path: str) -> dict | None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n")[0], synthesizer=True)
     parser.add_argument(
-        "--input", required=True, help="CSV/Parquet path or az:// URL, or public:fair_affairs"
+        "--input",
+        required=True,
+        help=f"CSV/Parquet path or az:// URL, or public:NAME ({', '.join(PUBLIC_TABLES)})",
     )
     parser.add_argument("--output", required=True, help="CSV/Parquet path or az:// URL of the synthetic copy")
     parser.add_argument(
@@ -306,15 +546,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--distribution",
-        default=constants.SYNTH_COPULA_DISTRIBUTION,
-        help="copula marginals: truncnorm, beta (SDV's default), norm, gamma, uniform, gaussian_kde",
+        default=constants.SYNTH_MARGINALS,
+        help="marginals: empirical (point masses, counts and spikes kept), or SDV's own parametric"
+        " truncnorm, beta (SDV's default), norm, gamma, uniform, gaussian_kde",
     )
+    parser.add_argument(
+        "--compare",
+        default=",".join(BASELINES),
+        help="models fitted on the same split and reported side by side: "
+        f"{', '.join(BASELINES)} (comma-separated), or none",
+    )
+    parser.add_argument(
+        "--no-detect-target",
+        action="store_true",
+        help="without --target, do not condition on the likely outcome column",
+    )
+    parser.add_argument("--strict", action="store_true", help="exit 1 when the verdict fails")
     parser.add_argument("--cache-dir", default=None, help="DataLoader's Parquet cache (default: none)")
     parser.add_argument("--report-dir", default=None, help="folder of the report (default: beside --output)")
     parser.add_argument(
         "--no-conditioning",
         action="store_true",
-        help="fit the copula on the whole table, not per target class",
+        help="one model for the whole table: no classes, no learned parts",
     )
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
@@ -341,6 +594,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         group=args.group,
         condition_on=condition_columns(args.condition_on),
         distribution=args.distribution,
+        baselines=[] if args.compare.strip().lower() == "none" else split_list(args.compare),
+        detect_target=not args.no_detect_target,
+        progress=not args.quiet,
     )
     arrays = report.pop("_dcr")
     images = synth_report.charts(report, arrays["training"], arrays["holdout"])
@@ -357,6 +613,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     storage.write_text(synth_report.render_html(report, images), f"{report_base}.report.html")
     log.info("wrote %s and %s.report.{json,html}", args.output, report_base)
     log.info("verdict: %s", report["verdict"]["text"])
+    if args.strict and not report["verdict"]["passed"]:
+        log.warning("--strict: the verdict failed (%s)", ", ".join(report["verdict"]["failed"]))
+        return 1
     return 0
 
 

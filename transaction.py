@@ -20,15 +20,16 @@ Usage::
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 import constants
 from utils.chain import stage
+from utils.chain.config import ChainConfig
 from utils.core import schema, seeding
-from utils.core.cli import check_synthesizer, run_main
+from utils.core.cli import run_main
 from utils.core.schema import CATEGORIES, PAYMENT_METHODS, SALES_CHANNELS
 
 log = logging.getLogger("transaction")
@@ -172,23 +173,18 @@ def _seed_multipliers(seed_data: pd.DataFrame, customers: pd.DataFrame) -> pd.Da
     return table
 
 
-def generate_transactions(
-    demographics: pd.DataFrame,
-    preferences: pd.DataFrame,
-    campaigns: pd.DataFrame,
-    engagements: pd.DataFrame,
-    synthesizer: str = constants.DEFAULT_SYNTHESIZER,
-    seed: int = constants.DEFAULT_SEED,
-    epochs: int | None = None,
-    seed_data: pd.DataFrame | None = None,
-    seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
-    out_dir: str | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(transactions, seed)``; ``seed_data`` (a transactions table) replaces the simulated seed."""
-    check_synthesizer(synthesizer)
+PARENTS = (schema.DEMOGRAPHICS, schema.PREFERENCES, schema.CAMPAIGNS, schema.ENGAGEMENTS)
+
+
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """Synthetic transactions of the customers in ``parents``; ``config.seed_data`` (a transactions
+    table) replaces the simulated seed."""
+    demographics, preferences = parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES]
+    campaigns, engagements = parents[schema.CAMPAIGNS], parents[schema.ENGAGEMENTS]
+    seed, seed_data = config.seed, config.seed_data
     rng = seeding.generator(seed, NAME)
     customers = demographics[["customer_id", "age", "age_group"]].merge(preferences, on="customer_id")
-    sample = stage.seed_customers(customers, seed_customers, rng)
+    sample = stage.seed_customers(customers, config.seed_customers, rng)
     if seed_data is None:
         seed_slots = _with_customer(purchase_slots(sample, engagements, campaigns, rng), customers)
         table = simulate_purchases(seed_slots, customers, rng)
@@ -201,16 +197,17 @@ def generate_transactions(
     # marginals, as consumer.py does (beta on the raw multiplier: amount KS 0.050; beta on the log
     # collapsed the quantity-1 class onto one value).
     table = table.assign(basket_multiplier=np.log(table["basket_multiplier"].clip(1e-3, None)))
+    models: dict = {}
     pool = stage.fit_and_sample(
         table,
         name=NAME,
         categorical=[*STRATA, *ATTRIBUTES, "quantity"],
         numerical=["basket_multiplier"],
-        kind=synthesizer,
+        kind=config.synthesizer,
         seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
         rows=min(len(slots), constants.CHAIN_POOL_ROWS),
-        epochs=epochs,
-        out_dir=out_dir,
+        epochs=config.epochs,
+        models=models,
         fit_rows=constants.CHAIN_FIT_ROWS,
         by=QUANTITY_CLASSES,
         distribution=constants.CHAIN_MARGINALS,
@@ -220,7 +217,7 @@ def generate_transactions(
     chosen = stage.match_rows(slots, pool, STRATA, rng)
     drawn = pool.iloc[chosen].reset_index(drop=True)[[*ATTRIBUTES, "quantity", "basket_multiplier"]]
     purchases = pd.concat([slots.reset_index(drop=True), drawn], axis=1)
-    return finish(purchases), seed_frame
+    return stage.StageResult(NAME, {NAME: finish(purchases)}, {NAME: seed_frame}, models)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -229,33 +226,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         __doc__.split("\n\n")[0], "a real transactions table to fit on (customers in --data-dir)"
     )
     args = stage.parse_stage_args(parser, argv)
-    out_dir = args.out_dir or args.data_dir
-    names = ["demographics", "consumer_preferences", "marketing_campaigns", "engagements"]
-    parents = stage.load_parents(args.data_dir, names)
     seed_data = None
     if args.seed_data:
-        seed_data = stage.read_seed_data(
-            args.seed_data, ["customer_id", "campaign_id", "amount", *ATTRIBUTES], NAME
-        )
-    transactions, seed_frame = generate_transactions(
-        *(parents[name] for name in names),
-        args.synthesizer,
-        args.seed,
-        args.epochs,
-        seed_data,
-        args.seed_customers,
-        out_dir,
+        required = ["customer_id", "campaign_id", "amount", *ATTRIBUTES]
+        seed_data = stage.read_seed_data(args.seed_data, required, NAME, may_be_empty=["campaign_id"])
+    stage.run_stage(
+        generate,
+        parents=PARENTS,
+        data_dir=args.data_dir,
+        out_dir=args.out_dir or args.data_dir,
+        fmt=args.format,
+        config=stage.config_from_args(args, seed_data=seed_data),
     )
-    write_transactions(transactions, seed_frame, parents, out_dir, args.format)
     return 0
-
-
-def write_transactions(
-    transactions: pd.DataFrame, seed_frame: pd.DataFrame, parents: dict, out_dir: str, fmt: str
-):
-    """Check the rules (with the parents), then write the transactions and their seed."""
-    stage.check_tables({**parents, NAME: transactions}, NAME, new=[NAME])
-    stage.write_stage(out_dir, fmt, {NAME: transactions}, {NAME: seed_frame})
 
 
 if __name__ == "__main__":

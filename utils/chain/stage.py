@@ -28,24 +28,42 @@ a mixture of copulas), which keeps each class's numeric shapes and its profile m
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import warnings
-import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import constants
 from utils.chain import rules
-from utils.core import storage
+from utils.chain.config import ChainConfig
+from utils.core import runs, schema, storage
 from utils.core.cli import UserError, base_parser, check_synthesizer, setup_logging
-from utils.core.datasets import dataset_path, load_dataset, load_demographics, models_dir, seed_dir
+from utils.core.datasets import load_dataset, load_demographics
 from utils.synth import models as synth
 
 PROFILE = "profile"
 SEPARATOR = "|"
 log = logging.getLogger("stage")
+
+
+@dataclass
+class StageResult:
+    """What a stage's ``generate(parents, config)`` returns; the orchestrator writes it.
+
+    ``tables`` and ``seeds`` by logical table name (``demographics``: all states in one frame),
+    ``models`` by model name (saved as ``models/{name}.pkl``), ``ground_truth`` (JSON) or None.
+    """
+
+    stage: str
+    tables: dict[str, pd.DataFrame]
+    seeds: dict[str, pd.DataFrame] = field(default_factory=dict)
+    models: dict[str, Any] = field(default_factory=dict)
+    ground_truth: dict | None = None
 
 
 # --- Command line ----------------------------------------------------------------------------------
@@ -87,16 +105,6 @@ def quiet_libraries() -> None:
     warnings.filterwarnings("ignore", message="We strongly recommend saving the metadata")
 
 
-def stage_rng(seed: int, stage: str) -> np.random.Generator:
-    """A generator for one stage: the same seed and stage name always give the same draws."""
-    return np.random.default_rng([seed, zlib.crc32(stage.encode())])
-
-
-def stage_seed(seed: int, stage: str) -> int:
-    """An integer seed for a stage's synthesizer (fit and sample)."""
-    return (seed * 7919 + zlib.crc32(stage.encode())) % 2**31
-
-
 # --- Inputs -----------------------------------------------------------------------------------------
 
 
@@ -115,15 +123,60 @@ def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
-def read_seed_data(path: str, required: Sequence[str], what: str) -> pd.DataFrame:
-    """The user's own seed table for a stage; it must have the ``required`` columns."""
-    frame = storage.read_table(path)
+def check_parents(tables: Mapping[str, pd.DataFrame]) -> None:
+    """A UserError unless every parent table has its schema's columns and a unique, non-null key."""
+    for name, frame in tables.items():
+        table = schema.TABLES[name]
+        missing = [column for column in table.column_names if column not in frame.columns]
+        if missing:
+            raise UserError(f"the {name} table is missing column(s) {', '.join(missing)}")
+        if frame.empty:
+            raise UserError(f"the {name} table has no rows")
+        keys = frame[table.primary_key]
+        if keys.isna().any():
+            count = int(keys.isna().sum())
+            raise UserError(f"the {name} table has {count:,} rows without {table.primary_key}")
+        duplicated = keys[keys.duplicated()]
+        if len(duplicated):
+            raise UserError(
+                f"the {name} table repeats {table.primary_key} {duplicated.iloc[0]} "
+                f"({len(duplicated):,} duplicated keys)"
+            )
+
+
+def read_seed_data(
+    path: str, required: Sequence[str], what: str, may_be_empty: Sequence[str] = ()
+) -> pd.DataFrame:
+    """The user's own seed table for a stage; it must have rows and the ``required`` columns, filled
+    (but for ``may_be_empty``, such as an optional campaign_id)."""
+    try:
+        frame = storage.read_table(path)
+    except UserError:
+        raise
+    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"--seed-data {path} cannot be read as a table: {reason}") from None
     missing = [column for column in required if column not in frame.columns]
     if missing:
         raise UserError(f"--seed-data {path} is not a {what} table: missing {', '.join(missing)}")
     if frame.empty:
         raise UserError(f"--seed-data {path} has no rows")
+    empty = [column for column in required if column not in may_be_empty and frame[column].isna().all()]
+    if empty:
+        raise UserError(f"--seed-data {path}: column(s) {', '.join(empty)} have no values")
     return frame
+
+
+def config_from_args(args: argparse.Namespace, **options: Any) -> ChainConfig:
+    """The :class:`ChainConfig` of a stage script's parsed flags (``options`` add stage-specific ones)."""
+    return ChainConfig(
+        synthesizer=args.synthesizer,
+        seed=args.seed,
+        epochs=args.epochs,
+        seed_customers=args.seed_customers,
+        progress=not args.quiet,
+        **options,
+    )
 
 
 def seed_customers(customers: pd.DataFrame, size: int, rng: np.random.Generator) -> pd.DataFrame:
@@ -180,7 +233,7 @@ def fit_and_sample(
     seed: int,
     rows: int,
     epochs: int | None = None,
-    out_dir: str | None = None,
+    models: dict | None = None,
     fit_rows: int | None = None,
     by: Sequence[str] = (),
     distribution: str | None = None,
@@ -191,11 +244,12 @@ def fit_and_sample(
     ``constants.SYNTH_MIN_CLASS_ROWS`` rows share one); CTGAN and TVAE fit one model on all columns.
     ``distribution``: the Gaussian copula's marginal family (SDV's ``default_distribution``, ``beta``
     when None; ``truncnorm`` fits about 10x faster, which counts when one copula is fitted per class).
-    The fitted model is saved as ``{out_dir}/models/{name}.pkl`` when ``out_dir`` is given.
+    The fitted model is put in ``models[name]`` when ``models`` is given (the orchestrator saves it
+    as ``models/{name}.pkl`` once the stage's rules pass).
     """
     options = {"default_distribution": distribution} if distribution and kind == "gaussian_copula" else {}
     if fit_rows is not None and len(table) > fit_rows:
-        table = table.sample(fit_rows, random_state=seed % 2**32).sort_index()
+        table = table.sample(fit_rows, random_state=seed).sort_index()
     by = list(by) if kind == "gaussian_copula" else []
     frame, sdtypes = encode(table, categorical, numerical, kind, by)
     if by:
@@ -214,8 +268,8 @@ def fit_and_sample(
         model = synth.fit_synthesizer(
             frame, kind, seed=seed, table_name=name, sdtypes=sdtypes, epochs=epochs, **options
         )
-    if out_dir is not None:
-        synth.save_synthesizer(model, storage.join(models_dir(out_dir), f"{name}.pkl"))
+    if models is not None:
+        models[name] = model
     log.info("sampling %s synthetic %s rows", f"{rows:,}", name)
     return decode(synth.sample_synthesizer(model, rows, seed=seed), categorical, numerical, by)
 
@@ -290,19 +344,59 @@ def check_tables(
         raise RuntimeError(f"{stage}: {error}") from None
 
 
-def write_stage(
+def write_result(run: runs.Run, result: StageResult, parents: Mapping[str, pd.DataFrame]) -> list[str]:
+    """Check a stage's rules (its new tables with their parents), then stage everything it made.
+
+    Nothing is staged before the rules pass, so a failed stage leaves no table, seed or model; the
+    run publishes the staged files only when every stage has finished.
+    """
+    check_tables({**parents, **result.tables}, result.stage, new=list(result.tables))
+    lineage = run.parent_runs(_parent_tables(result.tables))
+    written = []
+    for name, frame in result.tables.items():
+        parents_of = {parent: lineage[parent] for parent in schema.TABLES[name].parents}
+        written += run.write_table(name, frame, parents=parents_of)
+    for name, frame in result.seeds.items():
+        written += run.write_seed(name, frame)
+    for name, model in result.models.items():
+        data = synth.synthesizer_bytes(model, name)
+        path = f"{schema.MODELS_FOLDER}/{name}.pkl"
+        written.append(run.write_bytes(path, data, stage=result.stage, kind="model"))
+    if result.ground_truth is not None:
+        text = json.dumps(result.ground_truth, indent=2, sort_keys=True) + "\n"
+        written.append(run.write_bytes(schema.GROUND_TRUTH, text.encode(), stage=result.stage, kind="truth"))
+    return written
+
+
+def _parent_tables(tables: Mapping[str, pd.DataFrame]) -> list[str]:
+    return list(dict.fromkeys(parent for name in tables for parent in schema.TABLES[name].parents))
+
+
+# --- A stage script: lock, load, check, generate, write, publish ------------------------------------
+
+
+def run_stage(
+    generate: Callable[[Mapping[str, pd.DataFrame], ChainConfig], StageResult],
+    *,
+    parents: Sequence[str],
+    data_dir: str,
     out_dir: str,
     fmt: str,
-    outputs: Mapping[str, pd.DataFrame],
-    seeds: Mapping[str, pd.DataFrame],
-) -> list[str]:
-    """Write a stage's tables to ``out_dir`` and the seed samples to ``out_dir/seed/`` (atomically)."""
+    config: ChainConfig,
+) -> StageResult:
+    """Run one stage as its script does: the parents of ``data_dir`` in, one published run out."""
     storage.ensure_dir(out_dir)
-    written = [
-        storage.write_table(frame, dataset_path(seed_dir(out_dir), name, fmt))
-        for name, frame in seeds.items()
-    ]
-    written += [
-        storage.write_table(frame, dataset_path(out_dir, name, fmt)) for name, frame in outputs.items()
-    ]
-    return written
+    with runs.OutputLock(out_dir):
+        tables = load_parents(data_dir, parents)
+        check_parents(tables)
+        run = runs.Run(out_dir, fmt=fmt, data_dir=data_dir)
+        try:
+            result = generate(tables, config)
+            write_result(run, result, tables)
+            run.publish()
+        except BaseException:
+            run.discard()
+            raise
+    rows = ", ".join(f"{name} {len(frame):,} rows" for name, frame in result.tables.items())
+    log.info("published %s to %s (run %s)", rows, out_dir, run.run_id)
+    return result

@@ -213,8 +213,12 @@ class Run:
     Use inside an :class:`OutputLock` of the same folder. ``fmt`` is the table format.
     """
 
-    def __init__(self, out_dir: str, *, fmt: str, run_id: str | None = None) -> None:
+    def __init__(
+        self, out_dir: str, *, fmt: str, run_id: str | None = None, data_dir: str | None = None
+    ) -> None:
         self.out_dir = str(out_dir)
+        # Where the parents come from (a stage script may read one folder and write another).
+        self.data_dir = str(data_dir) if data_dir is not None else self.out_dir
         self.fmt = storage.table_format("x", fmt)
         self.run_id = run_id or new_run_id()
         self.staging_name = f"{STAGING_PREFIX}{self.run_id}"
@@ -264,20 +268,23 @@ class Run:
     # What the folder holds now.
     def parent_runs(self, tables: Iterable[str]) -> dict[str, list[str]]:
         """Run ids of the given tables as published in the folder or staged by this run."""
-        files = self.previous.get("files", {}) | self.records
+        source = self.previous if self.data_dir == self.out_dir else (read_manifest(self.data_dir) or {})
+        files = source.get("files", {}) | self.records
         return {table: table_runs(files, table) for table in tables}
 
-    def publish(self, manifest: Mapping | None = None) -> dict:
+    def publish(self, manifest: Mapping | None = None, *, prune: bool = True) -> dict:
         """Move every staged file into place together, then write the manifest; return it.
 
         Files of the stages this run wrote that the run did not rewrite (another format, a state no
         longer built, a stale model) are removed, so the folder holds one run's outputs per stage.
-        ``manifest`` adds top-level entries (config, seed, stage timings...).
+        ``manifest`` adds top-level entries (config, seed, stage timings...). ``prune=False`` keeps
+        the earlier files of those stages (a resample that rewrites the tables only).
         """
         old_files = self.previous.get("files", {})
         replaced = {name for name, record in old_files.items() if record["stage"] in self.stages}
-        removes = sorted(replaced - set(self.records))
-        kept = {name: record for name, record in old_files.items() if record["stage"] not in self.stages}
+        removes = sorted(replaced - set(self.records)) if prune else []
+        kept = {name: record for name, record in old_files.items() if name not in removes}
+        kept = {name: record for name, record in kept.items() if name not in self.records}
         new_manifest = {
             **{key: value for key, value in self.previous.items() if key not in ("files", "run_id")},
             **dict(manifest or {}),

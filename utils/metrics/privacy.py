@@ -141,3 +141,16 @@ def dcr_privacy(
         "membership_auc": round(auc, 4),
         "membership_advantage": round(2 * abs(auc - 0.5), 4),
     }
+
+
+def rare_copy_rate(synthetic: pd.DataFrame, training: pd.DataFrame, min_count: int = 5) -> float:
+    """Share of synthetic rows equal to a training row that fewer than ``min_count`` training rows share.
+
+    A copy of a combination many real rows share identifies no one (a table of codes and counts repeats
+    itself); a copy of a rare row is a leak.
+    """
+    if synthetic.empty:
+        return 0.0
+    counts = pd.Series(_row_keys(training)).value_counts()
+    rare = set(counts.index[counts < min_count])
+    return round(float(np.mean([key in rare for key in _row_keys(synthetic[training.columns])])), 6)

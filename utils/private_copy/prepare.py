@@ -62,6 +62,7 @@ class PreparedTable:
         }
 
 
+FITTED_SDTYPES = ("numerical", "datetime", "categorical", "boolean", "ordinal", "id")
 DATE_LIKE = (
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"
     r"|\d{1,2}\s+[A-Za-z]{3,9}\.?,?\s+\d{2,4}|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{2,4}|\d{8})"
@@ -247,6 +248,9 @@ def prepare_table(
         raise UserError(f"metadata and table disagree on column(s): {', '.join(unknown)}")
     if target is not None and spec["columns"][target]["sdtype"] == "id":
         raise UserError(f"target column {target!r} is an id: choose a column with repeating classes")
+    for column, column_spec in spec["columns"].items():
+        if column_spec["sdtype"] not in FITTED_SDTYPES:  # e-mail, name, phone...: personal, never fitted
+            spec["columns"][column] = {"sdtype": "id"}
     sdtypes = {c: s["sdtype"] for c, s in spec["columns"].items()}
     text = near_unique_text(parsed, sdtypes) if metadata is None else {}
     if target in text:
@@ -297,3 +301,22 @@ def restore_table(prepared: PreparedTable, sampled: pd.DataFrame) -> pd.DataFram
         days = pd.to_numeric(out[column]).round(0 if fmt == "%Y-%m-%d" else 6)
         out[column] = (pd.Timestamp("1970-01-01") + pd.to_timedelta(days, unit="D")).dt.strftime(fmt)
     return out[[c for c in prepared.columns if c not in prepared.dropped]]
+
+
+OUTCOME_NAMES = ("target", "label", "outcome", "class", "y", "response", "income", "churn", "converted")
+
+
+def likely_target(frame: pd.DataFrame, sdtypes: dict[str, str]) -> str | None:
+    """The column most likely to be the table's outcome when none is given, or None.
+
+    A binary categorical column named like an outcome (``target``, ``label``, ``y``, ``income``...),
+    else the last binary categorical column (tables usually end with their outcome). The copy is
+    conditioned on it as on a given target, and the console and report say so.
+    """
+    binary = [
+        c
+        for c, sdtype in sdtypes.items()
+        if sdtype in ("categorical", "boolean") and frame[c].nunique(dropna=True) == 2
+    ]
+    named = [c for c in binary if c.strip().lower() in OUTCOME_NAMES]
+    return (named or binary[-1:] or [None])[0]
