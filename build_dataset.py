@@ -1,10 +1,13 @@
 """Build the whole linked dataset in dependency order, validate it and write ``manifest.json``.
 
 demographics -> consumer preferences -> campaigns and engagements -> transactions -> validation.
-Each stage's outputs are written as soon as it finishes, so a failed stage stops the run with a
-clear message and leaves the earlier outputs intact (rerun a single component script on them).
-``manifest.json`` records the config, seed, package versions, row counts and, per stage, the wall
-time and peak resident memory. Everything except the manifest is byte-identical for the same seed.
+Every stage is ``generate(parents, config) -> StageResult``; this script is the orchestrator that
+writes: it locks the output folder (a second build into it exits 2), stages every table, seed and
+model in a hidden staging folder, and publishes them together only when all stages have passed
+their rules, with a run id that ``manifest.json`` records for every file (:mod:`utils.core.runs`).
+A failed or interrupted build leaves the previous dataset exactly as it was. ``manifest.json`` also
+records the config, seed, package versions, row counts and, per stage, the wall time and peak
+resident memory. Everything except the manifest is byte-identical for the same seed.
 
 Usage::
 
@@ -15,7 +18,6 @@ Usage::
 
 from __future__ import annotations
 
-import json
 import logging
 import platform
 import resource
@@ -35,16 +37,16 @@ import marketing
 import transaction
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
-from utils.core import storage
+from utils.chain.config import ChainConfig
+from utils.core import runs, schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
-    check_positive,
-    check_synthesizer,
     run_main,
     setup_logging,
     split_list,
 )
+from utils.core.runs import report_folder
 from validation.validate_data import validate as validate_data
 
 log = logging.getLogger("build_dataset")
@@ -85,7 +87,17 @@ def _versions() -> dict[str, str]:
     return versions
 
 
-# --- The stages ----------------------------------------------------------------------------------------
+# --- The build -----------------------------------------------------------------------------------------
+
+STAGES = (
+    ("demographics", demographic.generate, ()),
+    ("consumer_preferences", consumer.generate, (schema.DEMOGRAPHICS,)),
+    ("marketing", marketing.generate, marketing.PARENTS),
+    ("transactions", transaction.generate, transaction.PARENTS),
+)
+# Peak memory per customer of a default build (1.33 GiB for 60,000 customers, docs/chain.md), with
+# headroom: a build that would not fit is refused before any work.
+BYTES_PER_CUSTOMER = 30_000
 
 
 def _validation_summary(report: dict, report_dir: str) -> dict | None:
@@ -102,7 +114,30 @@ def _validation_summary(report: dict, report_dir: str) -> dict | None:
     }
 
 
+def _available_memory() -> int | None:
+    """Bytes of memory available to a new process (Linux MemAvailable), None where unknown."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        return None
+    return None
+
+
+def check_fits_in_memory(customers: int) -> None:
+    """A UserError when a build of ``customers`` would not fit in this machine's available memory."""
+    available = _available_memory()
+    needed = customers * BYTES_PER_CUSTOMER
+    if available is not None and needed > available:
+        raise UserError(
+            f"{customers:,} customers need about {needed / 2**30:.1f} GiB of memory, {available / 2**30:.1f} "
+            "GiB are available: build fewer states or rows per state at a time, each into its own folder"
+        )
+
+
 def build_dataset(
+    *,
     states: Sequence[str] = constants.STATES,
     rows_per_state: int = constants.DEFAULT_ROWS_PER_STATE,
     synthesizer: str = constants.DEFAULT_SYNTHESIZER,
@@ -112,125 +147,93 @@ def build_dataset(
     epochs: int | None = None,
     bias: Bias | None = None,
     seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
-    demographic_seed_rows: int | None = None,
+    demographic_seed_rows: int = constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
     validate: bool = True,
     progress: bool = False,
-    report_dir: str = str(constants.VALIDATION_REPORTS_DIR),
+    report_dir: str | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Run every stage, write every table, seed, model, ``ground_truth.json`` and ``manifest.json``.
+    """Run every stage, publish every table, seed, model, ``ground_truth.json`` and ``manifest.json``.
 
-    Returns the tables by logical name (``demographics`` = all states concatenated).
+    Keyword-only. Everything that can be checked is checked before any fitting: the options, the
+    output and report folders (and Azure credentials for ``az://``), the memory a build needs, and
+    the lock. ``report_dir`` None: ``validation/reports/<data folder>-<run id>/``. Returns the
+    tables by logical name (``demographics`` = all states concatenated).
     """
-    states = demographic.check_states(states)
-    check_positive(rows_per_state, "rows per state")
-    check_synthesizer(synthesizer)
+    config = ChainConfig(
+        states=states,
+        rows_per_state=rows_per_state,
+        synthesizer=synthesizer,
+        seed=seed,
+        epochs=epochs,
+        seed_customers=seed_customers,
+        demographic_seed_rows=demographic_seed_rows,
+        bias=bias or Bias(),
+        progress=progress,
+    )
+    storage.table_format("x", fmt)
+    check_fits_in_memory(config.customers)
     storage.ensure_dir(out_dir)
-    bias = bias or Bias()
+    if validate and report_dir is not None:
+        storage.ensure_dir(report_dir)
     tables: dict[str, pd.DataFrame] = {}
     stages: list[dict] = []
     started = time.perf_counter()
-
-    def run_demographics() -> None:
-        frames = demographic.generate_demographics(
-            states, rows_per_state, synthesizer, seed, out_dir, epochs, demographic_seed_rows, fmt=fmt
-        )
-        tables["demographics"] = pd.concat(frames.values(), ignore_index=True)
-
-    def run_preferences() -> None:
-        preferences, seed_frame = consumer.generate_preferences(
-            tables["demographics"], synthesizer, seed, epochs, None, seed_customers, out_dir
-        )
-        stage.check_tables(
-            {"demographics": tables["demographics"], consumer.NAME: preferences}, consumer.NAME
-        )
-        stage.write_stage(out_dir, fmt, {consumer.NAME: preferences}, {consumer.NAME: seed_frame})
-        tables[consumer.NAME] = preferences
-
-    def run_marketing() -> None:
-        result = marketing.generate_marketing(
-            tables["demographics"],
-            tables[consumer.NAME],
-            synthesizer,
-            seed,
-            epochs,
-            bias,
-            None,
-            None,
-            seed_customers,
-            out_dir,
-        )
-        marketing.write_marketing(result, {"demographics": tables["demographics"]}, out_dir, fmt)
-        tables[marketing.CAMPAIGNS] = result[marketing.CAMPAIGNS]
-        tables[marketing.ENGAGEMENTS] = result[marketing.ENGAGEMENTS]
-
-    def run_transactions() -> None:
-        names = ["demographics", consumer.NAME, marketing.CAMPAIGNS, marketing.ENGAGEMENTS]
-        transactions, seed_frame = transaction.generate_transactions(
-            *(tables[name] for name in names), synthesizer, seed, epochs, None, seed_customers, out_dir
-        )
-        parents = {
-            name: tables[name] for name in ("demographics", marketing.CAMPAIGNS, marketing.ENGAGEMENTS)
-        }
-        transaction.write_transactions(transactions, seed_frame, parents, out_dir, fmt)
-        tables[transaction.NAME] = transactions
-
-    validation: dict = {}
-
-    def run_validation() -> None:
-        if validate:
-            validation.update(validate_data(out_dir, report_dir=report_dir, progress=progress))
-
-    steps = [
-        ("demographics", run_demographics),
-        ("consumer_preferences", run_preferences),
-        ("marketing", run_marketing),
-        ("transactions", run_transactions),
-        ("validation", run_validation),
-    ]
-    bar = tqdm(steps, desc="build", unit="stage", disable=not progress)
-    for name, step in bar:
-        bar.set_postfix_str(name)
-        log.info("stage %s", name)
-        _reset_peak_memory()
-        begin = time.perf_counter()
-        before = set(tables)
+    with runs.OutputLock(out_dir):
+        run = runs.Run(out_dir, fmt=fmt)
+        log.info("run %s into %s", run.run_id, out_dir)
         try:
-            step()
-        except UserError:
-            raise
-        except Exception as error:
-            raise UserError(
-                f"stage {name} failed ({type(error).__name__}: {error}); outputs of the earlier stages are "
-                f"intact in {out_dir}"
-            ) from error
-        stages.append(
-            {
-                "stage": name,
-                "wall_s": round(time.perf_counter() - begin, 2),
-                "peak_rss_mib": round(_peak_memory_mib(), 1),
-                "rows": {table: len(tables[table]) for table in sorted(set(tables) - before)},
+            bar = tqdm(STAGES, desc="build", unit="stage", disable=not progress)
+            for name, generate, parents in bar:
+                bar.set_postfix_str(name)
+                log.info("stage %s", name)
+                _reset_peak_memory()
+                begin = time.perf_counter()
+                inputs = {parent: tables[parent] for parent in parents}
+                result = generate(inputs, config)
+                stage.write_result(run, result, inputs)
+                tables.update(result.tables)
+                stages.append(
+                    {
+                        "stage": name,
+                        "wall_s": round(time.perf_counter() - begin, 2),
+                        "peak_rss_mib": round(_peak_memory_mib(), 1),
+                        "rows": {table: len(frame) for table, frame in result.tables.items()},
+                    }
+                )
+            manifest = {
+                "config": config.describe() | {"format": fmt, "validation": validate},
+                "seed": seed,
+                "packages": _versions(),
+                "rows": {name: len(frame) for name, frame in tables.items()},
+                "stages": stages,
+                "validation": None,
             }
-        )
-    manifest = {
-        "config": {
-            "states": states,
-            "rows_per_state": rows_per_state,
-            "synthesizer": synthesizer,
-            "epochs": epochs,
-            "format": fmt,
-            "seed_customers": seed_customers,
-            "demographic_seed_rows": demographic_seed_rows or constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
-            "bias": bias.describe(),
-            "validation": validate,
-        },
-        "seed": seed,
-        "packages": _versions(),
-        "rows": {name: len(frame) for name, frame in tables.items()},
-        "stages": stages,
-        "wall_s": round(time.perf_counter() - started, 2),
-        "validation": _validation_summary(validation, report_dir),
-    }
-    storage.write_text(json.dumps(manifest, indent=2) + "\n", storage.join(out_dir, "manifest.json"))
+            run.publish(manifest)
+        except BaseException:
+            run.discard()
+            log.error("build stopped; the previous dataset in %s is unchanged", out_dir)
+            raise
+        if validate:
+            report_dir = report_dir or report_folder(constants.VALIDATION_REPORTS_DIR, out_dir)
+            _reset_peak_memory()
+            begin = time.perf_counter()
+            report = validate_data(out_dir, report_dir=report_dir, progress=progress)
+            stages.append(
+                {
+                    "stage": "validation",
+                    "wall_s": round(time.perf_counter() - begin, 2),
+                    "peak_rss_mib": round(_peak_memory_mib(), 1),
+                    "rows": {},
+                }
+            )
+            runs.update_manifest(
+                out_dir,
+                stages=stages,
+                validation=_validation_summary(report, report_dir),
+                wall_s=round(time.perf_counter() - started, 2),
+            )
+        else:
+            runs.update_manifest(out_dir, wall_s=round(time.perf_counter() - started, 2))
     return tables
 
 
@@ -239,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
     parser.add_argument("--states", default=",".join(constants.STATES), help="comma-separated state codes")
     parser.add_argument("--rows-per-state", type=int, default=constants.DEFAULT_ROWS_PER_STATE)
-    parser.add_argument("--out-dir", default=str(constants.DATA_DIR), help="output folder")
+    parser.add_argument("--out-dir", default=str(constants.DATA_DIR), help="output folder (or az://container/path)")
     parser.add_argument("--format", default=constants.DEFAULT_OUTPUT_FORMAT, choices=storage.TABLE_FORMATS)
     parser.add_argument(
         "--seed-customers",
@@ -256,30 +259,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
     parser.add_argument(
         "--report-dir",
-        default=str(constants.VALIDATION_REPORTS_DIR),
-        help="where validation writes its report",
+        default=None,
+        help="where validation writes its report (default: validation/reports/<data folder>-<run id>/)",
     )
     add_bias_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
     stage.quiet_libraries()
     tables = build_dataset(
-        split_list(args.states),
-        args.rows_per_state,
-        check_synthesizer(args.synthesizer),
-        args.seed,
-        args.out_dir,
-        args.format,
-        args.epochs,
-        parse_bias(args.bias_group, args.bias_strength),
-        check_positive(args.seed_customers, "seed customers"),
-        check_positive(args.demographic_seed_rows, "demographic seed rows"),
+        states=split_list(args.states),
+        rows_per_state=args.rows_per_state,
+        synthesizer=args.synthesizer,
+        seed=args.seed,
+        out_dir=args.out_dir,
+        fmt=args.format,
+        epochs=args.epochs,
+        bias=parse_bias(args.bias_group, args.bias_strength),
+        seed_customers=args.seed_customers,
+        demographic_seed_rows=args.demographic_seed_rows,
         validate=not args.no_validation,
         progress=not args.quiet,
         report_dir=args.report_dir,
     )
-    log.info("done: %s", ", ".join(f"{name} {len(frame):,}" for name, frame in tables.items()))
-    summary = json.loads(storage.read_bytes(storage.join(args.out_dir, "manifest.json")))["validation"]
+    manifest = runs.read_manifest(args.out_dir) or {}
+    summary = manifest.get("validation")
+    print(closing_summary(args.out_dir, manifest, tables), file=sys.stderr)
     if summary and summary["status"] != "pass":
         failed = ", ".join(
             f"{c['category']} {c['name']}" for c in summary["not_passed"] if c["status"] == "fail"
@@ -287,6 +291,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"build_dataset.py: validation failed: {failed} (see {summary['report']})", file=sys.stderr)
         return 1
     return 0
+
+
+def closing_summary(out_dir: str, manifest: dict, tables: dict[str, pd.DataFrame]) -> str:
+    """What a user needs at the end: the tables and rows, the validation verdict and the report."""
+    lines = [f"dataset {out_dir} (run {manifest.get('run_id', '?')}, {manifest.get('wall_s', '?')} s):"]
+    lines += [f"  {name:<22} {len(frame):>12,} rows" for name, frame in tables.items()]
+    summary = manifest.get("validation")
+    if summary:
+        counts = ", ".join(f"{summary.get(key, 0)} {key}" for key in ("pass", "fail", "warn", "skip", "info"))
+        lines.append(f"  validation: {summary['status'].upper()} ({counts})")
+        lines.append(f"  report: {summary['report']} (and validation_report.html beside it)")
+    else:
+        lines.append("  validation: skipped (--no-validation)")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -175,7 +175,8 @@ def generate_campaigns(
 
     The campaigns booked for each segment of the plan are a systematic sample of that segment's
     synthetic pool over ``discount_pct`` (evenly spaced quantiles), so even 40 campaigns follow the
-    discount distribution of the pool, and so of the seed, instead of a lucky or unlucky draw.
+    discount distribution of the pool instead of a lucky or unlucky draw; the copula's marginals are
+    kernel densities (``constants.CAMPAIGN_MARGINALS``), which follow the seed's two-humped discounts.
     """
     rng = seeding.generator(config.seed, CAMPAIGNS)
     seed_data = config.seed_campaigns
@@ -190,6 +191,7 @@ def generate_campaigns(
         rows=count * CAMPAIGN_POOL_FACTOR,
         epochs=config.epochs,
         models=models,
+        distribution=constants.CAMPAIGN_MARGINALS,
     )
     plan = pd.DataFrame({"target_segment": segment_plan(count), "discount_pct": rng.random(count)})
     chosen = np.sort(stage.match_rows(plan, pool, ["target_segment"], rng, order="discount_pct"))

@@ -313,3 +313,25 @@ def _digest(data: bytes) -> str:
     import hashlib
 
     return hashlib.sha256(data).hexdigest()
+
+
+def update_manifest(folder: str, **entries) -> dict:
+    """Add top-level entries to a published folder's manifest (hold the folder's lock); return it."""
+    manifest = read_manifest(folder) or {}
+    manifest.update(entries)
+    storage.write_text(json.dumps(manifest, indent=2) + "\n", storage.join(folder, schema.MANIFEST))
+    return manifest
+
+
+def report_folder(base: str | os.PathLike, data_dir: str | os.PathLike) -> str:
+    """The report folder of one dataset under ``base``: ``{data folder name}-{run id}``.
+
+    Two builds never share one (the run id differs); a folder without a manifest uses its name alone.
+    """
+    text = str(data_dir).rstrip("/")
+    name = text.rsplit("/", 1)[-1] or "data"
+    if not storage.is_remote(text):
+        name = Path(text).resolve().name or "data"
+    manifest = read_manifest(text)
+    run_id = (manifest or {}).get("run_id")
+    return storage.join(base, f"{name}-{run_id}" if run_id else name)
