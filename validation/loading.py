@@ -1,10 +1,12 @@
 """Load a dataset folder for validation: every table once, lean dtypes, parsed timestamps.
 
-Tables come through :mod:`utils.datasets` (and so ``DataLoader`` once it is there). Low-cardinality
-text columns become ``category`` (a million engagements take a fraction of the memory), date and
-time columns become ``datetime64``, so rules, distances and plots never re-parse text. Key columns
-(``*_id``) stay text. A missing table is recorded, not an error: a folder holding only demographics
-can still be validated; a folder without demographics is a :class:`~utils.cli.UserError`.
+Tables come through :mod:`utils.core.datasets` (and so ``DataLoader``), from a local folder or an
+``az://container/prefix``; each is checked against :mod:`utils.core.schema` (its columns, a unique
+primary key) before anything is compared. Low-cardinality text columns become ``category`` (a
+million engagements take a fraction of the memory), date and time columns become ``datetime64``, so
+rules, distances and plots never re-parse text. Key columns (``*_id``) stay text. A missing table is
+recorded, not an error: a folder holding only demographics can still be validated; a folder without
+demographics is a :class:`~utils.core.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 import constants
-from utils.core import datasets, schema
+from utils.core import datasets, schema, storage
 from utils.core.cli import UserError
 
 DATETIME_COLUMNS = schema.DATETIME_COLUMNS
@@ -60,38 +62,112 @@ def lean(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def load_folder(folder: str | os.PathLike, *, required: bool = True) -> Dataset:
-    """Every table found in ``folder``; ``required`` makes a missing folder or demographics a UserError."""
+    """Every table found in ``folder`` (local or ``az://``), each checked against the schema.
+
+    ``required`` makes a missing folder or missing demographics a UserError (the data folder); without
+    it a missing folder is an empty :class:`Dataset` (the seed folder). A table that is there but
+    cannot be read (0 bytes, not CSV/Parquet), has another table's columns or duplicated primary keys
+    is a UserError naming the file: validating it would only produce noise.
+    """
     folder = str(folder)
     dataset = Dataset(folder)
-    if not os.path.isdir(folder):
+    try:
+        datasets.require_folder(folder)
+    except UserError:
         if required:
-            raise UserError(f"data folder {folder} does not exist")
+            raise
         return dataset
     dataset.states = datasets.demographics_states(folder)
     if not dataset.states and required:
         raise UserError(f"no *_demographics files in {folder}: nothing to validate")
     for name in schema.TABLE_NAMES:
-        try:
-            frame = datasets.load_dataset(folder, name)
-        except UserError:
+        if name == schema.DEMOGRAPHICS:
+            files = [f"{state}_{name}" for state in dataset.states]
+        else:
+            try:
+                datasets.find_dataset(folder, name)
+            except UserError:
+                files = []
+            else:
+                files = [name]
+        if not files:
             dataset.missing.append(name)
             continue
-        except (ValueError, OSError) as error:
-            raise UserError(f"cannot read {name} in {folder}: {error}") from error
+        frames = [_read_checked(folder, name, stem) for stem in files]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        check_primary_key(name, frame, folder)
         dataset.tables[name] = lean(frame)
     return dataset
 
 
+def _read_checked(folder: str, table: str, stem: str) -> pd.DataFrame:
+    """One file of ``table`` (``stem``: its name without suffix), its columns checked."""
+    path = datasets.find_dataset(folder, stem)
+    try:
+        frame = datasets.load_dataset(folder, stem)
+    except (ValueError, OSError) as error:
+        raise UserError(f"cannot read {path}: {_one_line(error)}") from None
+    check_columns(table, frame, path)
+    return frame
+
+
+def check_columns(table: str, frame: pd.DataFrame, path: str) -> None:
+    """A UserError if ``frame`` (read from ``path``) does not have exactly the schema's columns of ``table``.
+
+    The message names the table, what is missing and unexpected, and the table whose columns the file
+    has instead where it matches one (an engagements file saved as ``transactions.csv``).
+    """
+    expected = schema.TABLES[table].column_names
+    found = [str(column) for column in frame.columns]
+    missing = [column for column in expected if column not in found]
+    unexpected = [column for column in found if column not in expected]
+    if not missing and not unexpected:
+        return
+    parts = []
+    if missing:
+        parts.append(f"missing {_names(missing)}")
+    if unexpected:
+        parts.append(f"unexpected {_names(unexpected)}")
+    others = [
+        name
+        for name, other in schema.TABLES.items()
+        if name != table and set(other.column_names) == set(found)
+    ]
+    hint = f" (those are the columns of the {others[0]} table: a swapped file?)" if others else ""
+    raise UserError(f"{path} has the wrong columns for the {table} table: {'; '.join(parts)}{hint}")
+
+
+def check_primary_key(table: str, frame: pd.DataFrame, folder: str) -> None:
+    """A UserError if the primary key of ``table`` repeats a value in ``frame`` (empty keys are a rule)."""
+    key = schema.TABLES[table].primary_key
+    values = frame[key].dropna()
+    repeated = values[values.duplicated()]
+    if len(repeated):
+        raise UserError(
+            f"{table} in {folder} has {len(repeated):,} duplicated {key} value(s), e.g. "
+            f"{repeated.iloc[0]!r}: a primary key must be unique"
+        )
+
+
+def _names(columns: list[str], shown: int = 4) -> str:
+    more = f" and {len(columns) - shown} more" if len(columns) > shown else ""
+    return ", ".join(columns[:shown]) + more
+
+
+def _one_line(error: Exception, limit: int = 200) -> str:
+    text = " ".join(str(error).split()) or type(error).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def load_ground_truth(folder: str | os.PathLike) -> dict | None:
-    """``ground_truth.json`` of a build, or None where there is none."""
-    path = os.path.join(str(folder), "ground_truth.json")
-    if not os.path.exists(path):
+    """``ground_truth.json`` of a build (local or ``az://``), or None where there is none."""
+    path = storage.join(folder, schema.GROUND_TRUTH)
+    if not storage.exists(path):
         return None
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError) as error:
-        raise UserError(f"cannot read {path}: {error}") from error
+        return json.loads(storage.read_bytes(path))
+    except (UnicodeDecodeError, ValueError) as error:
+        raise UserError(f"cannot read {path}: {_one_line(error)}") from None
 
 
 def sample(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:

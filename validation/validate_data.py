@@ -1,13 +1,17 @@
 """Validate a generated dataset: distributions, census fit, correlations, parity, business rules.
 
-    python validation/validate_data.py                                  # data/ and data/seed/
-    python validation/validate_data.py --data-dir /tmp/small --report-dir /tmp/small/report
+    python validation/validate_data.py                        # data/ -> validation/reports/data-<run id>/
+    python validation/validate_data.py --data-dir /tmp/small --report-dir /tmp/small-report
+    python validation/validate_data.py --data-dir az://container/run    # Azure Blob (settings in .env)
 
 Compares every table with the seed sample its synthesizer was fitted on (``{data_dir}/seed/``) and
 each state's demographics with its census tables; checks every rule of ``utils/chain/rules.py``; reports
-outcome parity across protected groups and SDMetrics scores. Writes ``validation_report.json`` and a
-self-contained ``validation_report.html`` under ``--report-dir`` (default ``validation/reports/``)
-and prints a table of checks. Exit code 0 when every check passes, 1 when any fails, 2 on bad input.
+outcome parity across protected groups and SDMetrics scores. Before any of that it refuses a folder
+whose tables come from different runs (``manifest.json`` lineage; a folder without a manifest is
+validated with a warning) and checks every table's columns and primary key against the schema.
+Writes ``validation_report.json`` and a self-contained ``validation_report.html`` into
+``--report-dir`` (default ``validation/reports/<data folder>-<run id>/``, one folder per dataset;
+local or ``az://``), prints a table of checks and where the reports went.
 See docs/validation.md for what each check means.
 """
 
@@ -29,8 +33,15 @@ import pandas as pd
 from tqdm import tqdm
 
 import constants
-from utils.core import datasets, schema, storage
-from utils.core.cli import base_parser, check_positive, run_main, setup_logging
+from utils.core import datasets, runs, schema, storage
+from utils.core.cli import (
+    base_parser,
+    check_positive,
+    positive_int,
+    progress_enabled,
+    run_main,
+    setup_logging,
+)
 from validation import (
     compliance,
     correlations,
@@ -44,6 +55,14 @@ from validation.checks import FAIL, PASS, SKIP, Check, summary
 from validation.loading import Dataset, load_folder, load_ground_truth, sample
 
 log = logging.getLogger("validate_data")
+EXIT_CODES = """exit codes:
+  0  every check passed
+  1  a check failed (the report says which)
+  2  bad input: a missing or unreadable folder or table, a table with another table's columns,
+     duplicated primary keys, a folder mixing the outputs of different runs (one line on stderr)
+  3  a crash: a bug in the validator (traceback on stderr)"""
+EXIT_PASS, EXIT_FAIL, EXIT_BAD_INPUT, EXIT_CRASH = 0, 1, 2, 3
+DEFAULT_REPORT_DIR = "per-dataset"  # validation/reports/<data folder>-<run id>/ (runs.report_folder)
 REPORT_JSON = "validation_report.json"
 REPORT_HTML = "validation_report.html"
 
@@ -73,22 +92,35 @@ def _units(synthetic: Dataset, seed: Dataset) -> list[tuple[str, pd.DataFrame, p
 def validate(
     data_dir: str | os.PathLike = constants.DATA_DIR,
     seed_dir: str | os.PathLike | None = None,
-    report_dir: str | os.PathLike | None = constants.VALIDATION_REPORTS_DIR,
+    report_dir: str | os.PathLike | None = DEFAULT_REPORT_DIR,
     sample_rows: int = constants.VALIDATION_SAMPLE_ROWS,
     seed: int = constants.DEFAULT_SEED,
     html: bool = True,
     sdmetrics: bool = True,
     progress: bool = False,
 ) -> dict:
-    """Validate the dataset in ``data_dir`` against ``seed_dir`` (default ``{data_dir}/seed``).
+    """Validate the dataset in ``data_dir`` (local or ``az://``) against ``seed_dir`` (``{data_dir}/seed``).
 
     Returns the report (``report["summary"]["status"]`` is ``pass`` or ``fail``; ``report["checks"]``
-    one dict per check). Writes the JSON and, with ``html``, the HTML report into ``report_dir``
-    (None: write nothing). Bad input (missing folder, no demographics) raises UserError.
+    one dict per check; ``report["files"]`` the reports written). Writes the JSON and, with ``html``,
+    the HTML report into ``report_dir``: by default :data:`DEFAULT_REPORT_DIR`, i.e.
+    ``runs.report_folder(constants.VALIDATION_REPORTS_DIR, data_dir)``; a path is used as given;
+    None writes nothing. Bad input raises UserError before any comparison: a missing folder, a folder
+    mixing runs (:func:`utils.core.runs.check_lineage`), a table with the wrong columns, duplicated
+    keys, a report folder that cannot be written.
     """
-    data_dir = str(data_dir)
+    data_dir = datasets.require_folder(data_dir)
     seed_dir = str(seed_dir) if seed_dir is not None else datasets.seed_dir(data_dir)
     check_positive(sample_rows, "sample rows")
+    problems = runs.lineage_problems(data_dir)
+    if problems is None:
+        log.warning("%s has no %s: cannot check that its tables come from one run", data_dir, schema.MANIFEST)
+    elif problems:
+        runs.check_lineage(data_dir)  # the one-line UserError naming the first problems
+    if report_dir == DEFAULT_REPORT_DIR:
+        report_dir = runs.report_folder(constants.VALIDATION_REPORTS_DIR, data_dir)
+    if report_dir is not None:
+        report_dir = storage.ensure_dir(report_dir)  # a bad report folder fails before the work
 
     timings: dict[str, dict[str, float]] = {}  # per step: wall and CPU seconds (this process)
     clock = [time.perf_counter(), time.process_time(), "loading"]
@@ -108,7 +140,7 @@ def validate(
     synthetic = load_folder(data_dir)
     seed_data = load_folder(seed_dir, required=False)
     truth = load_ground_truth(data_dir)
-    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress)
+    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress, leave=False)
     tables = synthetic.tables
     checks: list[Check] = []
     figures: dict[str, list[tuple[str, bytes]]] = {"distributions": [], "census": [], "correlations": []}
@@ -212,17 +244,18 @@ def validate(
         "rules": rule_results,
         "sdmetrics": scores,
     }
+    files: dict[str, str] = {}
     if report_dir is not None:
-        storage.ensure_dir(report_dir)
         text = json.dumps(report, indent=2, default=str, allow_nan=False) + "\n"
-        storage.write_text(text, storage.join(report_dir, REPORT_JSON))
+        files["json"] = storage.write_text(text, storage.join(report_dir, REPORT_JSON))
         if html:
             page = report_html.render(report, figures)
-            storage.write_text(page, storage.join(report_dir, REPORT_HTML))
+            files["html"] = storage.write_text(page, storage.join(report_dir, REPORT_HTML))
     steps.update(1)
     steps.close()
     lap()
-    return report | {"timings": timings}  # wall times stay out of the written (reproducible) report
+    # wall times and the files stay out of the written (reproducible) report
+    return report | {"timings": timings, "files": files}
 
 
 def console_table(report: dict) -> str:
@@ -246,37 +279,45 @@ def console_table(report: dict) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python validation/validate_data.py --help``."""
-    parser = base_parser(__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder of the generated dataset")
-    parser.add_argument("--seed-dir", default=None, help="folder of the seed samples (default DATA_DIR/seed)")
+    """``python validation/validate_data.py --help``: exit 0 pass, 1 a check failed, 2 bad input, 3 a bug."""
+    parser = base_parser(__doc__.split("\n\n")[0], epilog=EXIT_CODES)
     parser.add_argument(
-        "--report-dir", default=str(constants.VALIDATION_REPORTS_DIR), help="where the reports are written"
+        "--data-dir", default=str(constants.DATA_DIR), help="folder of the generated dataset (or az://...)"
+    )
+    parser.add_argument(
+        "--seed-dir", default=None, help="folder of the seed samples (default: DATA_DIR/seed)"
+    )
+    parser.add_argument(
+        "--report-dir",
+        default=None,
+        help="where the reports go, used as given (default: validation/reports/<data folder>-<run id>/)",
     )
     parser.add_argument(
         "--sample",
-        type=int,
+        type=positive_int,
         default=constants.VALIDATION_SAMPLE_ROWS,
         help="rows per table (seeded sample) for plots and correlations",
     )
     parser.add_argument("--no-html", action="store_true", help="write the JSON report only (no figures)")
     parser.add_argument("--no-sdmetrics", action="store_true", help="skip the SDMetrics reports")
     args = parser.parse_args(argv)
-    setup_logging(args.quiet)
+    setup_logging(args.quiet, args.verbose)
     warnings.filterwarnings("ignore", category=FutureWarning)  # pandas downcasting notes from fillna
     report = validate(
         args.data_dir,
         args.seed_dir,
-        args.report_dir,
-        check_positive(args.sample, "--sample"),
+        DEFAULT_REPORT_DIR if args.report_dir is None else args.report_dir,
+        args.sample,
         args.seed,
         html=not args.no_html,
         sdmetrics=not args.no_sdmetrics,
-        progress=not args.quiet,
+        progress=progress_enabled(args.quiet),
     )
     print(console_table(report))
-    return 1 if report["summary"]["status"] == FAIL else 0
+    for kind, path in report["files"].items():
+        print(f"{kind} report: {path}")
+    return EXIT_FAIL if report["summary"]["status"] == FAIL else EXIT_PASS
 
 
 if __name__ == "__main__":
-    run_main(main)
+    run_main(main, crash_code=EXIT_CRASH)

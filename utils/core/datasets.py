@@ -51,11 +51,29 @@ def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
     raise UserError(f"no {name} dataset (.csv or .parquet) in {data_dir}")
 
 
+def require_folder(data_dir: str | os.PathLike) -> str:
+    """``data_dir`` as a string if it is an existing data folder (local or ``az://``), else a UserError.
+
+    An ``az://`` prefix exists when it holds at least one blob (Blob Storage has no empty folders).
+    """
+    text = str(data_dir)
+    if storage.is_remote(text):
+        if not storage.list_names(text):
+            raise UserError(f"data folder {text} does not exist (no blobs under that prefix)")
+    elif not os.path.isdir(text):
+        what = "is a file, not a folder" if os.path.exists(text) else "does not exist"
+        raise UserError(f"data folder {text} {what}")
+    return text
+
+
 def demographics_states(data_dir: str | os.PathLike) -> list[str]:
-    """States that have a demographics file in ``data_dir`` (local or ``az://``), sorted."""
+    """States that have a demographics file in ``data_dir`` (local or ``az://``), sorted.
+
+    A missing local folder is a UserError; a missing ``az://`` prefix has no states.
+    """
     suffixes = tuple(f"_{DEMOGRAPHICS}.{fmt}" for fmt in storage.TABLE_FORMATS)
-    if not storage.is_remote(data_dir) and not os.path.isdir(data_dir):
-        raise UserError(f"data folder {data_dir} does not exist")
+    if not storage.is_remote(data_dir):
+        require_folder(data_dir)
     names = storage.list_names(data_dir)
     return sorted({name.split("_", 1)[0] for name in names if name.endswith(suffixes)})
 

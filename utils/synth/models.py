@@ -105,7 +105,7 @@ def fit_synthesizer(
     metadata = metadata or detect_metadata(frame, table_name, sdtypes)
     synthesizer = make_synthesizer(kind, metadata, epochs=epochs, **options)
     seed_everything(seed)
-    log.info("fitting %s on %s rows of %s", kind, f"{len(frame):,}", table_name)
+    log.debug("fitting %s on %s rows of %s", kind, f"{len(frame):,}", table_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         synthesizer.fit({table_name: frame})
@@ -221,7 +221,7 @@ def fit_conditional_synthesizer(
     keys = pd.Series(list(frame[by].itertuples(index=False, name=None)), index=frame.index)
     parts = {}
     for index, key in enumerate(big):
-        log.info("class %s", dict(zip(by, key, strict=True)))
+        log.debug("class %s", dict(zip(by, key, strict=True)))
         parts[key] = fit_synthesizer(
             frame[keys == key].drop(columns=by),
             kind,
