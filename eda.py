@@ -3,13 +3,16 @@
     python eda.py                                    # all datasets in data/, reports in eda/reports/
     python eda.py --datasets demographics,engagements --minimal
     python eda.py --sample 20000 --report-dir /tmp/eda
+    python eda.py --data-dir az://container/run --report-dir az://container/reports/eda
 
 One report per dataset (distributions, correlations, missing values, outliers, duplicates) and, where the
 stage wrote its seed sample under ``{data_dir}/seed/``, one comparison report (ydata-profiling
 ``compare``) of the seed against the synthetic table. Tables above ``constants.EDA_SAMPLE_ABOVE_ROWS``
 are profiled on a reproducible sample (``--seed``), tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` in
-minimal mode; the report title says which. ``index.html`` links every report. Nothing touches the
-network: ydata-profiling's usage analytics are switched off and its assets are inlined.
+minimal mode; the report title says which. ``index.html`` links every report. Reports go to
+``eda/reports/<data folder>-<run id>/`` (one folder per dataset) unless ``--report-dir`` says where;
+data and report folders may be local or ``az://``. Nothing touches the network but ``az://``:
+ydata-profiling's usage analytics are switched off and its assets are inlined.
 """
 
 from __future__ import annotations
@@ -27,14 +30,24 @@ from dataclasses import dataclass
 import pandas as pd
 
 import constants
-from utils.core import datasets, schema, storage
-from utils.core.cli import UserError, base_parser, run_main, setup_logging, split_list
+from utils.core import datasets, runs, schema, storage
+from utils.core.cli import (
+    UserError,
+    base_parser,
+    positive_int,
+    progress_enabled,
+    run_main,
+    setup_logging,
+    split_list,
+)
 
 log = logging.getLogger("eda")
 
 os.environ["YDATA_PROFILING_NO_ANALYTICS"] = "1"  # ydata-profiling would otherwise call home per report
+logging.getLogger("visions").setLevel(logging.WARNING)  # "Pandas backend loaded ..." on every import
 
-DATE_COLUMNS = ("timestamp", "start_date", "end_date")
+DATE_COLUMNS = schema.DATETIME_COLUMNS
+DEFAULT_REPORT_DIR = "per-dataset"  # eda/reports/<data folder>-<run id>/ (runs.report_folder)
 
 
 @dataclass(frozen=True)
@@ -99,7 +112,7 @@ def make_profile(frame: pd.DataFrame, title: str, *, minimal: bool, quiet: bool)
     settings = {
         "title": title,
         "minimal": minimal,
-        "progress_bar": not quiet,
+        "progress_bar": progress_enabled(quiet),  # bars only on a terminal
         "pool_size": constants.EDA_POOL_SIZE,
         "interactions": {"continuous": False},  # one scatter plot per pair of numeric columns: too slow
         "vars": {"cat": {"characters": False, "words": False}},  # id columns would dominate the run time
@@ -112,10 +125,15 @@ def make_profile(frame: pd.DataFrame, title: str, *, minimal: bool, quiet: bool)
 
 @contextlib.contextmanager
 def profiling(quiet: bool) -> Iterator[None]:
-    """Silence ydata-profiling's warnings and, when ``quiet``, the progress bar it shows regardless."""
+    """Silence ydata-profiling's warnings and, without bars, the per-column bar it shows regardless.
+
+    Bars are off when ``quiet`` or when stderr is not a terminal (:func:`progress_enabled`): its
+    column summary draws a tqdm bar whatever ``progress_bar`` says, which would put ``\r`` and bar
+    text into a piped log.
+    """
     with warnings.catch_warnings(), contextlib.ExitStack() as stack:
         warnings.simplefilter("ignore")
-        if quiet:
+        if not progress_enabled(quiet):
             stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
         yield
 
@@ -207,7 +225,7 @@ def index_html(summary: pd.DataFrame) -> str:
     """A small HTML page linking every report, with the mode each was made in."""
     lines = []
     for row in summary.itertuples(index=False):
-        link = html.escape(os.path.basename(row.path))
+        link = html.escape(str(row.path).rsplit("/", 1)[-1])
         lines.append(
             f"<tr><td>{html.escape(row.dataset)}</td><td><a href='{link}'>{html.escape(row.report)}</a></td>"
             f"<td>{row.rows:,}</td><td>{html.escape(row.mode)}</td></tr>"
@@ -225,7 +243,7 @@ def index_html(summary: pd.DataFrame) -> str:
 def eda_reports(
     data_dir: str | os.PathLike = constants.DATA_DIR,
     datasets_: Sequence[str] | None = None,
-    report_dir: str | os.PathLike = constants.EDA_REPORTS_DIR,
+    report_dir: str | os.PathLike = DEFAULT_REPORT_DIR,
     *,
     seed: int = constants.DEFAULT_SEED,
     minimal: bool = False,
@@ -234,12 +252,13 @@ def eda_reports(
 ) -> pd.DataFrame:
     """Write a profile per dataset (and seed comparisons) plus ``index.html``; return one row per report.
 
-    The returned frame has ``dataset``, ``report`` (``profile`` or ``seed vs synthetic``), ``rows``,
-    ``profiled_rows``, ``minimal``, ``mode``, ``seed_rows``, ``path`` and ``seconds``.
+    ``data_dir`` and ``report_dir`` may be local or ``az://``; ``report_dir`` defaults to
+    ``runs.report_folder(constants.EDA_REPORTS_DIR, data_dir)`` and is checked writable before any
+    profiling. The returned frame has ``dataset``, ``report`` (``profile`` or ``seed vs synthetic``),
+    ``rows``, ``profiled_rows``, ``minimal``, ``mode``, ``seed_rows``, ``path`` and ``seconds``; its
+    ``attrs["index"]`` is the path of ``index.html``.
     """
-    data_dir, report_dir = str(data_dir), str(report_dir)
-    if not os.path.isdir(data_dir):
-        raise UserError(f"data folder {data_dir} does not exist")
+    data_dir = datasets.require_folder(data_dir)
     if sample is not None and sample <= 0:
         raise UserError(f"--sample must be a positive integer, got {sample}")
     names = list(datasets_) if datasets_ else available_datasets(data_dir)
@@ -249,7 +268,9 @@ def eda_reports(
         raise UserError(f"unknown dataset(s) {', '.join(unknown)}: choose from {choices}")
     if not names:
         raise UserError(f"no datasets in {data_dir}: run build_dataset.py first")
-    storage.ensure_dir(report_dir)
+    if report_dir == DEFAULT_REPORT_DIR:
+        report_dir = runs.report_folder(constants.EDA_REPORTS_DIR, data_dir)
+    report_dir = storage.ensure_dir(report_dir)
     rows: list[dict] = []
     for name in names:
         rows += profile_dataset(
@@ -260,25 +281,34 @@ def eda_reports(
         summary["seed_rows"] = summary["seed_rows"].astype("Int64")
     index = storage.write_text(index_html(summary), storage.join(report_dir, "index.html"))
     log.info("wrote %d reports, index at %s", len(summary), index)
+    summary.attrs["index"] = index
     return summary
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point (exit 0 reports written, 2 bad input)."""
     parser = base_parser("ydata-profiling HTML reports for each dataset and seed-vs-synthetic comparisons.")
-    parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets")
     parser.add_argument(
-        "--datasets", default=None, help=f"comma-separated subset of {','.join(schema.TABLE_NAMES)}"
+        "--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets (or az://...)"
+    )
+    parser.add_argument(
+        "--datasets",
+        default=None,
+        help=f"comma-separated subset of {','.join(schema.TABLE_NAMES)} (default: all)",
     )
     parser.add_argument("--minimal", action="store_true", help="minimal mode for every table")
-    parser.add_argument("--sample", type=int, default=None, help="profile at most N rows per table")
-    parser.add_argument("--report-dir", default=str(constants.EDA_REPORTS_DIR), help="where reports go")
+    parser.add_argument("--sample", type=positive_int, default=None, help="profile at most N rows per table")
+    parser.add_argument(
+        "--report-dir",
+        default=None,
+        help="where reports go, used as given (default: eda/reports/<data folder>-<run id>/)",
+    )
     args = parser.parse_args(argv)
-    setup_logging(args.quiet)
+    setup_logging(args.quiet, args.verbose)
     summary = eda_reports(
         args.data_dir,
         split_list(args.datasets) if args.datasets else None,
-        args.report_dir,
+        DEFAULT_REPORT_DIR if args.report_dir is None else args.report_dir,
         seed=args.seed,
         minimal=args.minimal,
         sample=args.sample,
@@ -286,6 +316,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if not args.quiet:
         print(summary.drop(columns=["path"]).to_string(index=False))
+    for row in summary.itertuples(index=False):
+        print(f"{row.dataset} {row.report}: {row.path}")
+    print(f"index: {summary.attrs['index']}")
     return 0
 
 

@@ -20,8 +20,10 @@ For each protected attribute (``constants.PROTECTED_ATTRIBUTES`` by default) and
 Verdicts: disparate impact passes inside ``constants.FOUR_FIFTHS_RANGE``; differences pass when their
 absolute value is at most ``constants.FAIRNESS_TOLERANCE``. A group is *flagged* when its disparate
 impact fails and the gap is statistically significant (two-proportion z-test, p < FAIRNESS_ALPHA);
-a failure that could be noise is *inconclusive*. Writes ``fairness/reports/fairness_{outcome}.json``,
-``..._groups.csv``, ``..._rates.png`` and, with ``--mitigate``, ``..._reweighing_weights.csv``.
+a failure that could be noise is *inconclusive*. Writes ``fairness_{outcome}.json``, ``..._groups.csv``,
+``..._rates.png`` and, with ``--mitigate``, ``..._reweighing_weights.csv`` into
+``fairness/reports/<data folder>-<run id>/`` (one folder per dataset) or ``--report-dir``; data and
+report folders may be local or ``az://container/prefix``.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ import pandas as pd
 
 import constants
 from utils.chain.outcomes import GROUP_COLUMNS, OUTCOMES, customer_outcomes
-from utils.core import datasets, storage
+from utils.core import datasets, runs, storage
 from utils.core.cli import UserError, base_parser, run_main, setup_logging, split_list
 from utils.metrics import fairness as fm
 from utils.metrics.fairness import (
@@ -52,15 +54,14 @@ from utils.metrics.fairness import (
 
 log = logging.getLogger("fairness")
 
+DEFAULT_REPORT_DIR = "per-dataset"  # fairness/reports/<data folder>-<run id>/ (runs.report_folder)
 EXCLUDED_FEATURES = {"customer_id", "age", "income_bracket", "total_spend", *constants.PROTECTED_ATTRIBUTES}
 
 
 # --- loading ------------------------------------------------------------------------------------
 def load_customers(data_dir: str | os.PathLike, protected: Sequence[str]) -> pd.DataFrame:
-    """One row per customer: protected attributes, outcomes and non-protected features."""
-    data_dir = str(data_dir)
-    if not os.path.isdir(data_dir):
-        raise UserError(f"data folder {data_dir} does not exist")
+    """One row per customer: protected attributes, outcomes and non-protected features (local or ``az://``)."""
+    data_dir = datasets.require_folder(data_dir)
     log.info("loading customers, engagements and transactions from %s", data_dir)
     demographics = datasets.load_demographics(data_dir)
     missing = [name for name in protected if name not in demographics.columns]
@@ -351,10 +352,14 @@ def fairness_report(
     outcome: str = "converted",
     *,
     mitigate: bool = False,
-    report_dir: str | os.PathLike = constants.FAIRNESS_REPORTS_DIR,
+    report_dir: str | os.PathLike = DEFAULT_REPORT_DIR,
     seed: int = constants.DEFAULT_SEED,
 ) -> tuple[dict, pd.DataFrame]:
-    """Load ``data_dir``, analyse it, write JSON, group CSV, chart (and weights); return report, groups."""
+    """Load ``data_dir``, analyse it, write JSON, group CSV, chart (and weights); return report, groups.
+
+    ``report_dir`` defaults to ``runs.report_folder(constants.FAIRNESS_REPORTS_DIR, data_dir)`` and is
+    checked writable before anything is loaded; ``report["files"]`` names every file written.
+    """
     unknown = [name for name in protected if name not in constants.PROTECTED_ATTRIBUTES]
     if unknown or not protected:
         raise UserError(
@@ -363,10 +368,13 @@ def fairness_report(
         )
     if outcome not in OUTCOMES:
         raise UserError(f"unknown outcome {outcome!r}: choose one of {', '.join(OUTCOMES)}")
+    data_dir = datasets.require_folder(data_dir)
+    if report_dir == DEFAULT_REPORT_DIR:
+        report_dir = runs.report_folder(constants.FAIRNESS_REPORTS_DIR, data_dir)
+    report_dir = storage.ensure_dir(report_dir)
     customers = load_customers(data_dir, protected)
     report, groups, weights = fairness_analysis(customers, protected, outcome, seed=seed, mitigate=mitigate)
-    report["data_dir"] = str(data_dir)
-    report_dir = storage.ensure_dir(report_dir)
+    report["data_dir"] = data_dir
     stem = storage.join(report_dir, f"fairness_{outcome}")
     report["files"] = {"groups": f"{stem}_groups.csv", "chart": f"{stem}_rates.png"}
     if weights is not None:
@@ -378,23 +386,31 @@ def fairness_report(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command-line entry point."""
+    """Command-line entry point (exit 0 report written, whatever its verdict; 2 bad input)."""
     parser = base_parser("AI Fairness 360 parity and equalized-odds report across protected groups.")
-    parser.add_argument("--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets")
     parser.add_argument(
-        "--protected", default=",".join(constants.PROTECTED_ATTRIBUTES), help="comma-separated attributes"
+        "--data-dir", default=str(constants.DATA_DIR), help="folder holding the datasets (or az://...)"
     )
-    parser.add_argument("--outcome", default="converted", help=f"one of {', '.join(OUTCOMES)}")
+    parser.add_argument(
+        "--protected",
+        default=",".join(constants.PROTECTED_ATTRIBUTES),
+        help=f"comma-separated subset of {','.join(constants.PROTECTED_ATTRIBUTES)} (default: all)",
+    )
+    parser.add_argument("--outcome", default="converted", choices=OUTCOMES, help="the outcome to compare")
     parser.add_argument("--mitigate", action="store_true", help="Reweighing and EqOddsPostprocessing")
-    parser.add_argument("--report-dir", default=str(constants.FAIRNESS_REPORTS_DIR), help="where reports go")
+    parser.add_argument(
+        "--report-dir",
+        default=None,
+        help="where reports go, used as given (default: fairness/reports/<data folder>-<run id>/)",
+    )
     args = parser.parse_args(argv)
-    setup_logging(args.quiet)
+    setup_logging(args.quiet, args.verbose)
     report, _ = fairness_report(
         args.data_dir,
         split_list(args.protected),
         args.outcome,
         mitigate=args.mitigate,
-        report_dir=args.report_dir,
+        report_dir=DEFAULT_REPORT_DIR if args.report_dir is None else args.report_dir,
         seed=args.seed,
     )
     if not args.quiet:
@@ -411,7 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "mitigation" in summary:
                 line += f"; reweighed DI {summary['mitigation']['reweighing']['disparate_impact']}"
             print(line)
-        print(f"verdict: {report['verdict']}; report at {report['files']['report']}")
+        print(f"verdict: {report['verdict']}")
+    for kind, path in report["files"].items():
+        print(f"{kind}: {path}")
     return 0
 
 
