@@ -134,6 +134,8 @@ SYNTH_COPULA_DISTRIBUTION = "truncnorm"
 SYNTH_MARGINALS = "empirical"  # synthesize.py's default; "beta" etc. give SDV's parametric marginals
 SYNTH_DISCRETE_MAX_VALUES = 100
 SYNTH_ATOM_SHARE = 0.05
+# Rounds of re-placing tied rows (categories, atoms) inside their latent interval by a conditional draw.
+SYNTH_LATENT_ROUNDS = 5
 # Relationships without a target (utils/private_copy/mixture.py): besides the target's classes (and
 # the structural categories), rows are cut into learned parts (k-means on the normal scores, categories
 # one-hot) of about this many training rows, at most SYNTH_PARTITION_MAX per class; one copula per part.

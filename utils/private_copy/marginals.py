@@ -110,6 +110,12 @@ class NumericCodec:
         u[known] = (self.missing + ranks + 0.5) / self.rows
         return normal_quantile(u)
 
+    def groups(self, series: pd.Series) -> np.ndarray:
+        """Tie groups in ascending order of ``u``: missing first, then each distinct value."""
+        x = pd.to_numeric(series, errors="coerce").to_numpy(float)
+        codes = np.searchsorted(np.unique(self.values), x) + 1
+        return np.where(np.isnan(x), 0, codes)
+
     def decode(self, z: np.ndarray) -> np.ndarray:
         """Values for normal scores ``z``: atoms exactly, discrete values as they are, others interpolated."""
         u = normal_cdf(np.asarray(z, float))
@@ -163,11 +169,34 @@ class CategoricalCodec:
         low, high = self.edges[index], self.edges[index + 1]
         return normal_quantile(low + rng.random(len(index)) * (high - low))
 
+    def groups(self, series: pd.Series) -> np.ndarray:
+        """Each row's category index (categories in ascending order of ``u``)."""
+        lookup = {_key(c): i for i, c in enumerate(self.categories)}
+        return np.array([lookup[_key(v)] for v in series], dtype=int)
+
     def decode(self, z: np.ndarray) -> np.ndarray:
         """The category whose interval holds ``Phi(z)``."""
         u = normal_cdf(np.asarray(z, float))
         index = np.clip(np.searchsorted(self.edges, u, side="right") - 1, 0, len(self.categories) - 1)
         return np.array(self.categories, dtype=object)[index]
+
+
+def _replace_ties(
+    z: np.ndarray, groups: list[np.ndarray], tied: list[int], rng: np.random.Generator
+) -> np.ndarray:
+    """One round: each tied column's rows re-ordered inside their groups by a conditional draw."""
+    correlation = np.corrcoef(z, rowvar=False)
+    correlation = np.nan_to_num(correlation) * 0.999 + np.eye(len(correlation)) * 0.001
+    precision = np.linalg.pinv(correlation)
+    z = z.copy()
+    for j in tied:
+        # E[z_j | rest] = z_j - (z P)_j / P_jj, Var = 1 / P_jj
+        mean = z[:, j] - z @ precision[:, j] / precision[j, j]
+        draw = mean + rng.standard_normal(len(z)) / np.sqrt(precision[j, j])
+        order = np.lexsort((draw, groups[j]))
+        column = np.sort(z[:, j])
+        z[order, j] = column
+    return z
 
 
 def _key(value):
@@ -214,12 +243,31 @@ class TableCodec:
         """The columns of the encoded table (normal scores, then passed-through categories)."""
         return [c for c in self.columns if c in self.codecs or c in self.passthrough]
 
-    def encode(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """The training rows as normal scores (passed-through categories as they are)."""
+    def encode(
+        self, frame: pd.DataFrame, rng: np.random.Generator, rounds: int = constants.SYNTH_LATENT_ROUNDS
+    ) -> pd.DataFrame:
+        """The training rows as normal scores (passed-through categories as they are).
+
+        Where a value is shared by many rows (a category, an atom), *where* each row sits inside
+        its interval carries its relationship with the other columns: placed at random, a binary
+        column's latent correlation with its partner is attenuated (two 3 % indicators correlated
+        at 0.75 came back at 0.04). ``rounds`` times, rows are re-placed inside their interval in
+        the order of a draw from the conditional normal of their score given the other scores
+        (a stochastic-EM step for the latent Gaussian); marginals are untouched, only ties move.
+        """
+        encoded = [c for c in self.latent_columns if c in self.codecs]
+        z = np.column_stack([self.codecs[c].encode(frame[c], rng) for c in encoded]) if encoded else None
+        if z is not None and len(encoded) > 1 and len(frame) > len(encoded) + 2:
+            groups = [self.codecs[c].groups(frame[c]) for c in encoded]
+            tied = [j for j, g in enumerate(groups) if len(np.unique(g)) < len(g)]
+            for _ in range(rounds if tied else 0):
+                z = _replace_ties(z, groups, tied, rng)
         out = {}
         for column in self.latent_columns:
-            codec = self.codecs.get(column)
-            out[column] = frame[column].to_numpy() if codec is None else codec.encode(frame[column], rng)
+            if column in self.codecs:
+                out[column] = z[:, encoded.index(column)]
+            else:
+                out[column] = frame[column].to_numpy()
         return pd.DataFrame(out, index=frame.index)
 
     def decode(self, latent: pd.DataFrame) -> pd.DataFrame:
