@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SMALL_BUILD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,11 +38,9 @@ TOLERANCE = constants.VALIDATION_THRESHOLDS["correlation_tolerance"]
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """A small gaussian-copula build (seed 7)."""
-    out = tmp_path_factory.mktemp("chain") / "a"
-    build_dataset.build_dataset(states=STATES, seed=7, out_dir=str(out), **SMALL)
-    return out
+def built(small_build) -> Path:
+    """The session's shared small build (tests/conftest.py: NY and WA, seed 7)."""
+    return small_build
 
 
 def _tables(folder: Path) -> dict[str, pd.DataFrame]:
@@ -72,7 +71,7 @@ def test_rules_hold_and_scale_links(built):
 
 def test_same_seed_same_bytes(built, tmp_path):
     again = tmp_path / "b"
-    build_dataset.build_dataset(states=STATES, seed=7, out_dir=str(again), **SMALL)
+    build_dataset.build_dataset(out_dir=str(again), validate=False, **SMALL_BUILD)
     names = [p.relative_to(built) for p in built.rglob("*") if p.suffix in (".csv", ".pkl", ".json")]
     names = [name for name in names if name.name != "manifest.json"]  # times and the run id differ
     assert len(names) > 18 and any(name.suffix == ".pkl" for name in names)

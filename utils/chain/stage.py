@@ -124,7 +124,7 @@ def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def check_parents(tables: Mapping[str, pd.DataFrame]) -> None:
-    """A UserError unless every parent table has its schema's columns and a unique, non-null key."""
+    """A UserError unless every parent table has its schema's columns, filled, and a unique key."""
     for name, frame in tables.items():
         table = schema.TABLES[name]
         missing = [column for column in table.column_names if column not in frame.columns]
@@ -132,10 +132,12 @@ def check_parents(tables: Mapping[str, pd.DataFrame]) -> None:
             raise UserError(f"the {name} table is missing column(s) {', '.join(missing)}")
         if frame.empty:
             raise UserError(f"the {name} table has no rows")
+        nullable = {key.column for key in table.foreign_keys if key.optional}
+        for column in table.column_names:
+            count = 0 if column in nullable else int(frame[column].isna().sum())
+            if count:
+                raise UserError(f"the {name} table has {count:,} rows without {column}")
         keys = frame[table.primary_key]
-        if keys.isna().any():
-            count = int(keys.isna().sum())
-            raise UserError(f"the {name} table has {count:,} rows without {table.primary_key}")
         duplicated = keys[keys.duplicated()]
         if len(duplicated):
             raise UserError(
@@ -351,10 +353,11 @@ def write_result(run: runs.Run, result: StageResult, parents: Mapping[str, pd.Da
     run publishes the staged files only when every stage has finished.
     """
     check_tables({**parents, **result.tables}, result.stage, new=list(result.tables))
-    lineage = run.parent_runs(_parent_tables(result.tables))
+    inputs = run.parent_runs(parents)  # every table the stage read, foreign key or not
     written = []
     for name, frame in result.tables.items():
-        parents_of = {parent: lineage[parent] for parent in schema.TABLES[name].parents}
+        same_stage = [parent for parent in schema.TABLES[name].parents if parent in result.tables]
+        parents_of = inputs | {parent: [run.run_id] for parent in same_stage}
         written += run.write_table(name, frame, parents=parents_of)
     for name, frame in result.seeds.items():
         written += run.write_seed(name, frame)
@@ -366,10 +369,6 @@ def write_result(run: runs.Run, result: StageResult, parents: Mapping[str, pd.Da
         text = json.dumps(result.ground_truth, indent=2, sort_keys=True) + "\n"
         written.append(run.write_bytes(schema.GROUND_TRUTH, text.encode(), stage=result.stage, kind="truth"))
     return written
-
-
-def _parent_tables(tables: Mapping[str, pd.DataFrame]) -> list[str]:
-    return list(dict.fromkeys(parent for name in tables for parent in schema.TABLES[name].parents))
 
 
 # --- A stage script: lock, load, check, generate, write, publish ------------------------------------

@@ -64,6 +64,7 @@ class OutputLock:
 
     def __enter__(self) -> OutputLock:
         storage.ensure_dir(self.out_dir)
+        _terminate_cleanly(self._stack)
         path = storage.join(self.out_dir, LOCK_NAME)
         if storage.is_remote(path):
             from utils.core import azure
@@ -80,6 +81,21 @@ class OutputLock:
 
     def __exit__(self, *exc) -> None:
         self._stack.close()
+
+
+def _terminate_cleanly(stack: ExitStack) -> None:
+    """While the lock is held, SIGTERM unwinds like an exception (staging removed, exit 143)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def terminated(signum, frame) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    stack.callback(signal.signal, signal.SIGTERM, previous)
 
 
 def _flock(path: str):
