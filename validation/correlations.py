@@ -1,4 +1,8 @@
-"""Correlation preservation: Pearson (numbers) and Cramér's V (categories) of seed vs synthetic.
+"""Correlation preservation: Spearman (numbers) and Cramér's V (categories) of seed vs synthetic.
+
+Numbers are compared by rank correlation: income, basket size and amounts are heavy-tailed, and a
+Pearson correlation on them follows a handful of extreme rows (two seeds of one FL build gave the
+seed's income x basket size 0.49 and 0.56, Spearman 0.67 both times).
 
 Compared per *view*: a table on its own, or joined with the customer's demographics, so links
 across tables count too (age shifts the preferred channel, income the price sensitivity and the
@@ -39,17 +43,26 @@ def view(table: pd.DataFrame, demographics: pd.DataFrame | None, links: tuple[st
     return table.merge(right, on="customer_id", how="inner", validate="many_to_one")
 
 
+def _ranked(frame: pd.DataFrame, numeric: list[str]) -> pd.DataFrame:
+    """``frame`` with its numeric columns replaced by their ranks (ties averaged)."""
+    ranks = {c: pd.Series(fidelity.as_float(frame[c]), index=frame.index).rank() for c in numeric}
+    return frame.assign(**ranks)
+
+
 def pair_differences(seed: pd.DataFrame, synthetic: pd.DataFrame) -> pd.DataFrame:
     """Per same-kind column pair: seed and synthetic value, difference, allowed difference, passed."""
     columns = comparable_columns(seed, synthetic)
+    numeric = [c for c in columns if fidelity.is_numeric(seed[c])]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        frame = fidelity.correlation_difference(seed[columns], synthetic[columns])
+        left, right = _ranked(seed[columns], numeric), _ranked(synthetic[columns], numeric)
+        frame = fidelity.correlation_difference(left, right)
+    frame["kind"] = frame["kind"].replace("pearson", "spearman")  # Pearson of ranks
     levels = {c: max(seed[c].nunique(), 2) for c in columns if not fidelity.is_numeric(seed[c])}
     n = min(len(seed), len(synthetic))
     allowed = [
         pearson_allowance(len(seed), len(synthetic))
-        if kind == "pearson"
+        if kind == "spearman"
         else cramers_allowance(levels[a], levels[b], n)
         for a, b, kind in zip(frame["column_1"], frame["column_2"], frame["kind"], strict=True)
     ]
