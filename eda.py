@@ -270,7 +270,7 @@ def eda_reports(
         raise UserError(f"no datasets in {data_dir}: run build_dataset.py first")
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.EDA_REPORTS_DIR, data_dir)
-    report_dir = storage.ensure_dir(report_dir)
+    report_dir = datasets.check_writable(report_dir)
     rows: list[dict] = []
     for name in names:
         rows += profile_dataset(

@@ -371,7 +371,7 @@ def fairness_report(
     data_dir = datasets.require_folder(data_dir)
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.FAIRNESS_REPORTS_DIR, data_dir)
-    report_dir = storage.ensure_dir(report_dir)
+    report_dir = datasets.check_writable(report_dir)
     customers = load_customers(data_dir, protected)
     report, groups, weights = fairness_analysis(customers, protected, outcome, seed=seed, mitigate=mitigate)
     report["data_dir"] = data_dir

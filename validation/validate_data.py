@@ -120,7 +120,7 @@ def validate(
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.VALIDATION_REPORTS_DIR, data_dir)
     if report_dir is not None:
-        report_dir = storage.ensure_dir(report_dir)  # a bad report folder fails before the work
+        report_dir = datasets.check_writable(report_dir)  # a bad report folder fails before the work
 
     timings: dict[str, dict[str, float]] = {}  # per step: wall and CPU seconds (this process)
     clock = [time.perf_counter(), time.process_time(), "loading"]

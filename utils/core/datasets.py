@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import pandas as pd
 
@@ -63,6 +64,26 @@ def require_folder(data_dir: str | os.PathLike) -> str:
     elif not os.path.isdir(text):
         what = "is a file, not a folder" if os.path.exists(text) else "does not exist"
         raise UserError(f"data folder {text} {what}")
+    return text
+
+
+def check_writable(folder: str | os.PathLike) -> str:
+    """``folder`` as a string if reports can be written there, else a UserError; creates nothing locally.
+
+    Locally the nearest existing ancestor must be a writable folder (the folder itself is made by
+    the first write); for ``az://`` the credentials are checked and the container created
+    (:func:`storage.ensure_dir`). Call it before the expensive work, so a bad place fails first.
+    """
+    text = str(folder)
+    if storage.is_remote(text):
+        return storage.ensure_dir(text)
+    existing = Path(text).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"report folder {text} is not writable: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UserError(f"report folder {text} is not writable: no write permission on {existing}")
     return text
 
 
