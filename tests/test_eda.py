@@ -1,7 +1,12 @@
-"""eda.py: ydata-profiling reports, seed comparisons, sampling/minimal plans, index, offline, browser."""
+"""eda.py: ydata-profiling reports, seed comparisons, sampling/minimal plans, index, offline, browser.
+
+Profiles the session's shared small build (``small_build`` in ``conftest.py``); reports go to
+``tmp_path`` folders, never into the project.
+"""
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import subprocess
@@ -13,26 +18,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import build_dataset
 import constants
 import eda
-from utils.core import browser
+from utils.core import browser, schema
 
-SMALL_BUILD = {
-    "states": ["NY"],
-    "rows_per_state": 1_000,
-    "seed_customers": 600,
-    "demographic_seed_rows": 1_000,
-}
 DATASETS = ["demographics", "engagements"]
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    """The real chain (build_dataset) at a small size: tables plus the seed samples under seed/."""
-    folder = tmp_path_factory.mktemp("eda_data")
-    build_dataset.build_dataset(seed=5, out_dir=str(folder), validate=False, **SMALL_BUILD)
-    return folder
+def data_dir(small_build) -> Path:
+    """The shared build: tables plus the seed samples under seed/ (read only)."""
+    return small_build
+
+
+@pytest.fixture(scope="module")
+def demographic_rows(data_dir) -> int:
+    """Customers of the shared build."""
+    return sum(
+        len(pd.read_csv(path, usecols=["customer_id"])) for path in data_dir.glob("*_demographics.csv")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -80,16 +84,16 @@ def test_reports_for_every_dataset_and_seed_comparison(eda_run):
     assert "seed vs synthetic" in comparison and ">seed<" in comparison and ">synthetic<" in comparison
 
 
-def test_large_table_is_sampled_in_minimal_mode_and_says_so(eda_run):
+def test_large_table_is_sampled_in_minimal_mode_and_says_so(eda_run, demographic_rows):
     summary, report_dir, _ = eda_run
     rows = summary.set_index(["dataset", "report"])
     small, large = rows.loc[("demographics", "profile")], rows.loc[("engagements", "profile")]
-    assert not small["minimal"] and small["profiled_rows"] == small["rows"] == 1_000
+    assert not small["minimal"] and small["profiled_rows"] == small["rows"] == demographic_rows
     assert large["minimal"] and large["rows"] > 2_000 and large["profiled_rows"] == 1_000
     title = re.search(r"<title>(.*?)</title>", (report_dir / "engagements.html").read_text()).group(1)
     assert "minimal profile" in title and f"sample of 1,000 of {large['rows']:,} rows" in title
     title = re.search(r"<title>(.*?)</title>", (report_dir / "demographics.html").read_text()).group(1)
-    assert "full profile, all 1,000 rows" in title
+    assert f"full profile, all {demographic_rows:,} rows" in title
 
 
 def test_index_links_every_report(eda_run):
@@ -142,7 +146,33 @@ def test_cli_errors_are_one_line_exit_2(tmp_path, data_dir):
     result = _run("--data-dir", str(data_dir), "--datasets", "sales", "--quiet")
     assert result.returncode == 2 and "unknown dataset" in result.stderr
     result = _run("--data-dir", str(data_dir), "--sample", "0", "--quiet")
-    assert result.returncode == 2 and "--sample" in result.stderr
+    assert result.returncode == 2 and "argument --sample: must be a positive integer" in result.stderr
+    (tmp_path / "a-file").write_text("not a folder")
+    result = _run("--data-dir", str(data_dir), "--report-dir", str(tmp_path / "a-file" / "r"), "--quiet")
+    assert result.returncode == 2 and "is not writable" in result.stderr
+    assert result.stderr.strip().count("\n") == 0 and result.stdout == ""  # before any profiling
+
+
+def test_reports_go_to_one_folder_per_dataset_and_the_paths_are_printed(
+    data_dir, tmp_path, monkeypatch, capsys
+):
+    monkeypatch.setattr(constants, "EDA_REPORTS_DIR", tmp_path / "eda")
+    assert (
+        eda.main(["--data-dir", str(data_dir), "--datasets", schema.CAMPAIGNS, "--minimal", "--quiet"]) == 0
+    )
+    run_id = json.loads((data_dir / schema.MANIFEST).read_text())["run_id"]
+    folder = tmp_path / "eda" / f"{data_dir.name}-{run_id}"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "index.html",
+        "marketing_campaigns.html",
+        "marketing_campaigns_seed_vs_synthetic.html",
+    ]
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        f"marketing_campaigns profile: {folder / 'marketing_campaigns.html'}",
+        f"marketing_campaigns seed vs synthetic: {folder / 'marketing_campaigns_seed_vs_synthetic.html'}",
+        f"index: {folder / 'index.html'}",
+    ]
 
 
 @pytest.mark.browser
