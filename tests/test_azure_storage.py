@@ -107,8 +107,14 @@ def test_container_created_on_write_and_missing_blob_is_one_line_error(azure_env
 
 def test_synthesizer_saved_and_loaded_from_blob(azure_env):
     url = f"{azure_env}/models/NY_demographics.pkl"
-    synth.save_synthesizer({"kind": "stand-in", "weights": [1, 2, 3]}, url)
-    assert synth.load_synthesizer(url) == {"kind": "stand-in", "weights": [1, 2, 3]}
+    frame = tables()["NY_demographics"].drop(columns="customer_id")
+    fitted = synth.fit_synthesizer(frame, "gaussian_copula", seed=3, table_name="NY_demographics")
+    synth.save_synthesizer(fitted, url)
+    assert storage.read_bytes(url) == synth.synthesizer_bytes(fitted, "NY_demographics")  # same bytes
+    loaded = synth.load_synthesizer(url)
+    pd.testing.assert_frame_equal(
+        synth.sample_synthesizer(loaded, 20, seed=5), synth.sample_synthesizer(fitted, 20, seed=5)
+    )
 
 
 def test_wrong_key_is_a_clear_error_without_secrets(azure_env, monkeypatch, tmp_path, caplog):
