@@ -11,7 +11,8 @@ whose tables come from different runs (``manifest.json`` lineage; a folder witho
 validated with a warning) and checks every table's columns and primary key against the schema.
 Writes ``validation_report.json`` and a self-contained ``validation_report.html`` into
 ``--report-dir`` (default ``validation/reports/<data folder>-<run id>/``, one folder per dataset;
-local or ``az://``), prints a table of checks and where the reports went.
+local or ``az://``), prints a table of checks and where the reports went. Exit codes: 0 every
+check passed, 1 a check failed, 2 bad input (one line on stderr), 3 a crash (a bug: traceback).
 See docs/validation.md for what each check means.
 """
 
