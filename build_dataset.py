@@ -42,6 +42,7 @@ from utils.core import runs, schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
+    progress_enabled,
     run_main,
     setup_logging,
     split_list,
@@ -278,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_customers=args.seed_customers,
         demographic_seed_rows=args.demographic_seed_rows,
         validate=not args.no_validation,
-        progress=not args.quiet,
+        progress=progress_enabled(args.quiet),
         report_dir=args.report_dir,
     )
     manifest = runs.read_manifest(args.out_dir) or {}

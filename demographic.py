@@ -46,6 +46,7 @@ from utils.core import runs, schema, seeding, storage
 from utils.core.cli import (
     UserError,
     base_parser,
+    progress_enabled,
     run_main,
     setup_logging,
     split_list,
@@ -63,26 +64,11 @@ PROFILE_PARTS = ("age_group", "gender", "race_ethnicity", "education", "marital_
 
 
 def _income_position(income: pd.Series, bracket: pd.Series) -> np.ndarray:
-    """Where each income lies in its bracket, in [0, 1); Pareto CDF in the open top bracket."""
-    index = pd.Categorical(bracket, categories=census.INCOME_BRACKETS).codes
-    low = np.array(census.INCOME_LOWER)[index]
-    width = np.array([*np.diff(census.INCOME_LOWER), 1])[index]
-    position = (income.to_numpy() - low) / width
-    top = index == len(census.INCOME_BRACKETS) - 1
-    position[top] = 1 - (low[top] / income.to_numpy()[top]) ** population.TOP_INCOME_PARETO_ALPHA
-    return np.clip(position, 0, 0.999999)
+    return population.income_position(income.to_numpy(), population.bracket_index(bracket))
 
 
 def _income_from_position(position: np.ndarray, bracket: pd.Series) -> np.ndarray:
-    index = pd.Categorical(bracket, categories=census.INCOME_BRACKETS).codes
-    low = np.array(census.INCOME_LOWER)[index]
-    width = np.array([*np.diff(census.INCOME_LOWER), 1])[index]
-    position = np.clip(position, 0, 0.999999)
-    income = low + np.floor(position * width)
-    top = index == len(census.INCOME_BRACKETS) - 1
-    tail = low[top] * (1 - position[top]) ** (-1 / population.TOP_INCOME_PARETO_ALPHA)
-    income[top] = np.minimum(tail, population.TOP_INCOME_CAP)
-    return income.astype(np.int64)
+    return population.income_from_position(position, population.bracket_index(bracket))
 
 
 def _age_position(seed_frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -330,7 +316,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_rows_per_state=args.seed_rows_per_state,
         from_model=args.from_model,
         fmt=args.format,
-        progress=not args.quiet,
+        progress=progress_enabled(args.quiet),
     )
     return 0
 

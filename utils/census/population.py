@@ -3,7 +3,7 @@
 The joint has seven axes, one per attribute that a census table speaks about:
 age cell (13, :data:`census.AGE_CELLS`) × sex (2) × race/ethnicity (8) × education (6) ×
 marital status (5) × household income bracket (16) × household size (4, top-coded 4+).
-:func:`fit_state` rakes it to every table of :mod:`utils.census` at once, each in its own universe:
+:func:`fit_joint` rakes it to every table of :mod:`utils.census` at once, each in its own universe:
 
 ====================================  =========================  ==========================
 target                                axes                       universe (cell weight)
@@ -113,7 +113,7 @@ def constraints(tables: census.StateTables) -> list[Constraint]:
     ]
 
 
-def fit_state(state: str, *, max_iter: int = 300, tol: float = 1e-6) -> IPFResult:
+def fit_joint(state: str, *, max_iter: int = 300, tol: float = 1e-6) -> IPFResult:
     """The IPF-fitted joint of ``state``'s adults (a probability table of shape :data:`SHAPE`)."""
     return ipf(prior(), constraints(census.state_tables(state)), max_iter=max_iter, tol=tol)
 
@@ -188,15 +188,41 @@ def age_given_group(state: str) -> np.ndarray:
     return by_group / by_group.sum(axis=1, keepdims=True)
 
 
+def _bracket_bounds(brackets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bound and width of each bracket index (width 1 for the open top bracket)."""
+    return np.array(census.INCOME_LOWER)[brackets], np.array([*np.diff(census.INCOME_LOWER), 1])[brackets]
+
+
+def income_position(income: np.ndarray, brackets: np.ndarray) -> np.ndarray:
+    """Where each income lies in its bracket, in [0, 1): uniform inside a bracket, the Pareto CDF in
+    the open 200000+ one. The inverse of :func:`income_from_position`."""
+    low, width = _bracket_bounds(brackets)
+    income = np.asarray(income, dtype=float)
+    position = (income - low) / width
+    top = brackets == len(INCOME_BRACKETS) - 1
+    position[top] = 1 - (low[top] / income[top]) ** TOP_INCOME_PARETO_ALPHA
+    return np.clip(position, 0, 0.999999)
+
+
+def income_from_position(position: np.ndarray, brackets: np.ndarray) -> np.ndarray:
+    """The dollar income at each position of its bracket (see :func:`income_position`)."""
+    low, width = _bracket_bounds(brackets)
+    position = np.clip(np.asarray(position, dtype=float), 0, 0.999999)
+    income = low + np.floor(position * width)
+    top = brackets == len(INCOME_BRACKETS) - 1
+    tail = low[top] * (1 - position[top]) ** (-1 / TOP_INCOME_PARETO_ALPHA)
+    income[top] = np.minimum(tail, TOP_INCOME_CAP)
+    return income.astype(np.int64)
+
+
 def incomes(brackets: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """A dollar income inside each bracket index: uniform, with a Pareto tail for 200000+."""
-    low = np.array(census.INCOME_LOWER)[brackets]
-    high = np.array([*census.INCOME_LOWER[1:], 0])[brackets] - 1
-    values = low + np.floor(rng.random(len(brackets)) * (high - low + 1)).astype(np.int64)
-    top = brackets == len(INCOME_BRACKETS) - 1
-    tail = census.INCOME_LOWER[-1] * (1 - rng.random(top.sum())) ** (-1 / TOP_INCOME_PARETO_ALPHA)
-    values[top] = np.minimum(tail, TOP_INCOME_CAP).astype(np.int64)
-    return values
+    return income_from_position(rng.random(len(brackets)), brackets)
+
+
+def bracket_index(bracket: pd.Series) -> np.ndarray:
+    """The position of each bracket label in :data:`INCOME_BRACKETS`."""
+    return pd.Categorical(bracket, categories=census.INCOME_BRACKETS).codes
 
 
 def household_sizes(size_index: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -215,7 +241,7 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     age, gender, race_ethnicity, education, marital_status, household_income, household_size,
     urban_rural, plus the derived age_group and income_bracket.
     """
-    fit = fit_state(state)
+    fit = fit_joint(state)
     rng = seeding.generator(seed, "demographics", partition=state, purpose="census_seed")
     counts = integerise(fit.joint, rows, rng)
     cells = np.repeat(np.arange(counts.size), counts.ravel())

@@ -42,7 +42,7 @@ import constants
 from utils.chain import rules
 from utils.chain.config import ChainConfig
 from utils.core import runs, schema, storage
-from utils.core.cli import UserError, base_parser, check_synthesizer, setup_logging
+from utils.core.cli import UserError, base_parser, check_synthesizer, progress_enabled, setup_logging
 from utils.core.datasets import load_dataset, load_demographics
 from utils.synth import models as synth
 
@@ -176,7 +176,7 @@ def config_from_args(args: argparse.Namespace, **options: Any) -> ChainConfig:
         seed=args.seed,
         epochs=args.epochs,
         seed_customers=args.seed_customers,
-        progress=not args.quiet,
+        progress=progress_enabled(args.quiet),
         **options,
     )
 
