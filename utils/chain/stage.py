@@ -43,7 +43,7 @@ from utils.chain import rules
 from utils.chain.config import ChainConfig
 from utils.core import runs, schema, storage
 from utils.core.cli import UserError, base_parser, check_synthesizer, progress_enabled, setup_logging
-from utils.core.datasets import load_dataset, load_demographics
+from utils.core.datasets import load_dataset, load_demographics, require_folder
 from utils.synth import models as synth
 
 PROFILE = "profile"
@@ -384,6 +384,7 @@ def run_stage(
     config: ChainConfig,
 ) -> StageResult:
     """Run one stage as its script does: the parents of ``data_dir`` in, one published run out."""
+    require_folder(data_dir)  # before the output folder is made: it may be the same one
     storage.ensure_dir(out_dir)
     with runs.OutputLock(out_dir):
         tables = load_parents(data_dir, parents)
