@@ -135,7 +135,7 @@ SYNTH_MARGINALS = "empirical"  # synthesize.py's default; "beta" etc. give SDV's
 SYNTH_DISCRETE_MAX_VALUES = 100
 SYNTH_ATOM_SHARE = 0.05
 # Rounds of re-placing tied rows (categories, atoms) inside their latent interval by a conditional draw.
-SYNTH_LATENT_ROUNDS = 5
+SYNTH_LATENT_ROUNDS = 10
 # Relationships without a target (utils/private_copy/mixture.py): besides the target's classes (and
 # the structural categories), rows are cut into learned parts (k-means on the normal scores, categories
 # one-hot) of about this many training rows, at most SYNTH_PARTITION_MAX per class; one copula per part.
@@ -157,6 +157,8 @@ SYNTH_DATE_SHARE = 0.95
 SYNTH_TSTR_MAX_CATEGORIES = 10
 SYNTH_TSTR_MAX_TARGETS = 8
 SYNTH_TSTR_ROWS = 10_000
+SYNTH_TSTR_MAX_TARGETS_WIDE = 3  # on tables over SYNTH_QUALITY_MAX_COLUMNS columns
+SYNTH_TSTR_MIN_F1 = 0.10  # a column the real rows predict worse than this does not count in the mean ratio
 # Side by side in every report: SDV's GaussianCopula defaults and CTGAN fitted on the same split,
 # on at most this many training rows, CTGAN for this many epochs (bench/bench_synthesize.py: all rows).
 SYNTH_COMPARE_ROWS = 5_000

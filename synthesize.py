@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import PurePosixPath
 
@@ -147,8 +148,10 @@ def fidelity_figures(
     prepared: PreparedTable, training: pd.DataFrame, synthetic: pd.DataFrame, *, seed: int
 ) -> dict:
     """Per-column KS / TVD against the bar, column-pair differences and SDMetrics' quality score."""
-    distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
-    pairs = fidelity.correlation_difference(
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ks_2samp's "exact calculation unsuccessful" on big samples
+        distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
+    pairs = fidelity.correlation_difference_fast(
         _sample(training, constants.SYNTH_QUALITY_ROWS, seed),
         _sample(synthetic, constants.SYNTH_QUALITY_ROWS, seed),
     )
@@ -238,12 +241,21 @@ def evaluate(
         report["utility"] = tstr_utility(training, holdout, synthetic, target, seed=seed)
     steps.update()
     targets = low_cardinality_columns(training, constants.SYNTH_TSTR_MAX_CATEGORIES)
-    targets = [c for c in targets if c != target][: constants.SYNTH_TSTR_MAX_TARGETS - (target is not None)]
+    most = constants.SYNTH_TSTR_MAX_TARGETS
+    if training.shape[1] > constants.SYNTH_QUALITY_MAX_COLUMNS:
+        most = constants.SYNTH_TSTR_MAX_TARGETS_WIDE
+    targets = [c for c in targets if c != target][: most - (target is not None)]
     targets = [target, *targets] if target is not None else targets
     if targets:
         log.info("utility: each of %s as the target in turn", ", ".join(targets))
         report["utility_by_category"] = categorical_utility(
-            training, holdout, synthetic, targets, seed=seed, max_rows=constants.SYNTH_TSTR_ROWS
+            training,
+            holdout,
+            synthetic,
+            targets,
+            seed=seed,
+            max_rows=constants.SYNTH_TSTR_ROWS,
+            min_f1=constants.SYNTH_TSTR_MIN_F1,
         )
     steps.update()
     log.info("privacy: distance to closest record, exact copies, membership inference")
@@ -263,16 +275,20 @@ def compare(
     seed: int,
     groups: pd.Series | None = None,
     progress: bool = False,
+    max_rows: int | None = constants.SYNTH_COMPARE_ROWS,
+    ctgan_epochs: int | None = None,
 ) -> dict:
     """SDV's GaussianCopula defaults and CTGAN on the same split: fit time, distances, F1, DCR share.
 
-    Each is fitted on at most ``SYNTH_COMPARE_ROWS`` of the training rows (CTGAN for
-    ``SYNTH_COMPARE_CTGAN_EPOCHS`` epochs) and scored like the copy, on the same holdout.
+    Each is fitted on at most ``max_rows`` of the training rows (``None``: all; CTGAN for
+    ``SYNTH_COMPARE_CTGAN_EPOCHS`` epochs, or ``ctgan_epochs``) and scored like the copy, on the same
+    holdout.
     """
     out = {}
-    fit_rows = _sample(training, constants.SYNTH_COMPARE_ROWS, seed)
+    fit_rows = training if max_rows is None else _sample(training, max_rows, seed)
     for name in tqdm(baselines, desc="compare", unit="model", disable=not progress):
         kind, distribution, epochs = BASELINES[name]
+        epochs = ctgan_epochs if kind == "ctgan" and ctgan_epochs is not None else epochs
         log.info("side by side: %s on %s training rows", name, f"{len(fit_rows):,}")
         started = time.perf_counter()
         model = fit_model(prepared, fit_rows, kind, seed=seed, distribution=distribution, epochs=epochs)
@@ -299,7 +315,9 @@ def summary(
 ) -> dict:
     """One row of the side-by-side table (figures reused from ``report`` when given)."""
     if report is None:
-        distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            distances = fidelity.column_distances(training, synthetic, constants.SYNTH_COLUMN_DISTANCE_BAR)
         utility = tstr_utility(training, holdout, synthetic, target, seed=seed) if target else None
         privacy_part, _ = privacy_figures(training, holdout, synthetic, seed=seed, groups=groups)
         columns = {r["column"]: r["distance"] for r in distances.to_dict("records")}
@@ -500,6 +518,16 @@ def condition_columns(text: str) -> list[str] | None:
     return [] if text.strip().lower() == "none" else split_list(text)
 
 
+def baseline_names(text: str, columns: int) -> list[str]:
+    """``--compare``: ``none`` -> [], ``auto`` -> every baseline (only SDV's copula when wide), or a list."""
+    choice = text.strip().lower()
+    if choice == "none":
+        return []
+    if choice == "auto":
+        return list(BASELINES) if columns <= constants.SYNTH_QUALITY_MAX_COLUMNS else ["sdv_gaussian_copula"]
+    return split_list(text)
+
+
 def read_metadata(path: str) -> dict | None:
     """An SDV metadata JSON to use instead of detection, or None when ``path`` does not exist yet."""
     if storage.is_remote(path) or not os.path.exists(path):
@@ -552,9 +580,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--compare",
-        default=",".join(BASELINES),
+        default="auto",
         help="models fitted on the same split and reported side by side: "
-        f"{', '.join(BASELINES)} (comma-separated), or none",
+        f"{', '.join(BASELINES)} (comma-separated), none, or auto (both; SDV's copula only on tables"
+        f" over {constants.SYNTH_QUALITY_MAX_COLUMNS} columns: CTGAN's per-column mixtures take minutes)",
     )
     parser.add_argument(
         "--no-detect-target",
@@ -594,7 +623,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group=args.group,
         condition_on=condition_columns(args.condition_on),
         distribution=args.distribution,
-        baselines=[] if args.compare.strip().lower() == "none" else split_list(args.compare),
+        baselines=baseline_names(args.compare, frame.shape[1]),
         detect_target=not args.no_detect_target,
         progress=not args.quiet,
     )

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 import constants
@@ -73,7 +74,8 @@ def learned_parts(
     if k < 2:
         return np.zeros(len(frame), dtype=int)
     features = cluster_features(frame, sdtypes)
-    labels = KMeans(n_clusters=k, n_init=2, random_state=seed % 2**32).fit_predict(features)
+    with threadpool_limits(limits=1, user_api="openmp"):  # see utils.metrics.tstr: torch's pool
+        labels = KMeans(n_clusters=k, n_init=2, random_state=seed % 2**32).fit_predict(features)
     sizes = np.bincount(labels, minlength=k)
     labels = np.where(sizes[labels] < min_rows, int(np.argmax(sizes)), labels)
     return np.unique(labels, return_inverse=True)[1]
@@ -120,8 +122,11 @@ class MixtureSynthesizer:
         rows = part.codec.decode(latent)[self.columns]
         return rows.astype({c: float for c in self.numeric})
 
-    def sample(self, rows: int, *, seed: int, redraws: int = 5) -> pd.DataFrame:
-        """``rows`` rows; rows equal to a rare training row are redrawn up to ``redraws`` times."""
+    def sample(self, rows: int, *, seed: int, redraws: int = 10) -> pd.DataFrame:
+        """``rows`` rows; rows equal to a rare training row are redrawn up to ``redraws`` times.
+
+        A row still equal to one after that is replaced by another synthetic row of its part.
+        """
         frames, origin = [], []
         for index, count in enumerate(self.counts(rows)):
             if count:
@@ -138,6 +143,14 @@ class MixtureSynthesizer:
                 fresh = self._sample_part(int(index), len(where), child_seed(seed, int(index), attempt))
                 for position, column in enumerate(self.columns):
                     frame.iloc[where, position] = fresh[column].to_numpy()
+        copies = np.array([key in self._avoid for key in row_keys(frame)], dtype=bool)
+        if copies.any():  # still a copy after the redraws: take another synthetic row of the same part
+            rng = np.random.default_rng(child_seed(seed, 10**6 + 1))
+            for row in np.flatnonzero(copies):
+                others = np.flatnonzero(~copies & (origin == origin[row]))
+                others = others if len(others) else np.flatnonzero(~copies)
+                if len(others):
+                    frame.iloc[row] = frame.iloc[int(rng.choice(others))]
         order = np.random.default_rng(child_seed(seed, 10**6)).permutation(len(frame))
         return frame.iloc[order].reset_index(drop=True)
 
