@@ -35,16 +35,9 @@ import pandas as pd
 
 from utils.census import tables as census
 from utils.census.ipf import Constraint, IPFResult, integerise, ipf
-from utils.census.tables import (
-    AGE_CELLS,
-    EDUCATION,
-    GENDERS,
-    HOUSEHOLD_SIZES,
-    INCOME_BRACKETS,
-    MARITAL,
-    RACES,
-)
+from utils.census.tables import AGE_CELLS
 from utils.core import seeding
+from utils.core.schema import EDUCATION, GENDERS, HOUSEHOLD_SIZES, INCOME_BRACKETS, MARITAL, RACES
 
 AXES = ("age_cell", "gender", "race_ethnicity", "education", "marital_status", "income_bracket", "size")
 AGE, SEX, RACE, EDU, MARITAL_AXIS, INCOME, SIZE = range(len(AXES))
