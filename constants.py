@@ -166,5 +166,7 @@ SYNTH_COMPARE_CTGAN_EPOCHS = 10
 # SDMetrics' quality report (pair trends are quadratic in the columns) on at most this many rows a side.
 SYNTH_QUALITY_ROWS = 5_000
 SYNTH_QUALITY_MAX_COLUMNS = 40  # wider tables: 1 - KS/TVD and pair differences instead of SDMetrics
-# A sampled row equal to a training row that fewer than this many training rows share is redrawn.
+# A sampled row equal to a training row that fewer than this many training rows share is a "rare copy";
+# where real rows repeat at most SYNTH_NATURAL_COPY_RATE of the time (half vs half), copies are redrawn.
 SYNTH_COPY_MIN_COUNT = 5
+SYNTH_NATURAL_COPY_RATE = 0.01

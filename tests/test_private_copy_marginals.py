@@ -95,7 +95,8 @@ def test_ties_are_placed_to_keep_the_dependence_of_two_rare_indicators():
     assert cramers_v(copy["mother"], copy["father"]) > 0.5 * cramers_v(frame["mother"], frame["father"])
 
 
-def test_mixture_keeps_class_shares_exactly_and_redraws_copies_of_rare_rows():
+@pytest.mark.parametrize("decimals", [4, 0])
+def test_mixture_keeps_class_shares_exactly_and_redraws_copies_where_rows_are_unique(decimals):
     rng = np.random.default_rng(0)
     n = 900
     frame = pd.DataFrame(
@@ -106,15 +107,20 @@ def test_mixture_keeps_class_shares_exactly_and_redraws_copies_of_rare_rows():
         }
     )
     frame["amount"] = np.where(frame["outcome"] == "yes", rng.normal(10, 1, n).round(1), 0.0)
+    frame["score"] = rng.normal(0, 1, n).round(decimals)  # 4 decimals: rows nearly unique
     sdtypes = {"outcome": "categorical", "count": "numerical", "flag": "categorical", "amount": "numerical"}
+    sdtypes["score"] = "numerical"
     mixture = fit_mixture(frame, sdtypes, by=["outcome"], seed=1)
     copy = mixture.sample(1000, seed=2)
     expected = frame["outcome"].value_counts(normalize=True) * 1000
     assert (copy["outcome"].value_counts() - expected).abs().max() <= 1  # largest remainder
     assert (copy.loc[copy["outcome"] == "no", "amount"] == 0).all()  # class-conditional point mass
-    training = pd.Series(row_keys(frame)).value_counts()
-    rare = set(training.index[training < 5])
-    assert not any(key in rare for key in row_keys(copy))
+    copies = np.mean([key in set(row_keys(frame)) for key in row_keys(copy)])
+    if decimals:  # rows nearly unique: copies redrawn, none left
+        assert mixture.natural_copy_rate <= 0.01 and copies == 0
+    else:  # a handful of codes: rows repeat, nothing redrawn, so the counts keep their frequencies
+        assert mixture.natural_copy_rate > 0.5 and copies > 0.5
+        assert tvd(frame["count"], copy["count"]) < 0.05
     again = fit_mixture(frame, sdtypes, by=["outcome"], seed=1).sample(1000, seed=2)
     pd.testing.assert_frame_equal(copy, again)
 

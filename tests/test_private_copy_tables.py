@@ -35,7 +35,10 @@ def assert_bars(report: dict, f1_bar: float) -> None:
     distances = {row["column"]: row["distance"] for row in report["fidelity"]["column_distances"]}
     assert max(distances.values()) <= 0.10, distances
     assert report["utility"]["f1_ratio"] >= f1_bar
-    assert report["privacy"]["copies_of_rare_rows"] == 0
+    privacy = report["privacy"]
+    assert privacy["exact_copy_rate"] <= privacy["holdout_copy_rate"]
+    if privacy["holdout_copy_rate"] <= 0.01:  # real rows unique: not one copy
+        assert privacy["exact_copy_rate"] == 0
     assert report["privacy"]["share_closer_to_training"] <= 0.55
 
 
@@ -80,10 +83,10 @@ def test_birthweight_without_a_target_detects_the_outcome_and_keeps_it(tmp_path,
 def test_verdict_fails_a_smeared_point_mass_and_strict_exits_1(tmp_path, capsys):
     """A 92 %-zero column with a long tail: SDV's default copula smears it; the verdict says so."""
     rng = np.random.default_rng(0)
-    n = 1500
+    n = 3000
     frame = pd.DataFrame(
         {
-            "gain": np.where(rng.random(n) < 0.92, 0, np.round(np.exp(rng.normal(8, 1, n)))).astype(int),
+            "gain": np.where(rng.random(n) < 0.92, 0, np.round(np.exp(rng.normal(8, 0.6, n)))).astype(int),
             "hours": np.where(
                 rng.random(n) < 0.5, 40, np.clip(np.round(rng.normal(40, 12, n)), 1, 99)
             ).astype(int),
@@ -165,7 +168,7 @@ def test_a_column_that_is_mostly_but_not_clearly_dates_is_refused(tmp_path, caps
 
 
 def test_same_seed_same_bytes_and_side_by_side_on_the_same_split(tmp_path):
-    frame = load_public("fair_affairs").iloc[:1500]
+    frame = load_public("fair_affairs").sample(1500, random_state=0)
     source = storage.write_table(frame, tmp_path / "fair.csv")
     outputs = [str(tmp_path / f"copy{i}.csv") for i in range(2)]
     for output in outputs:

@@ -124,15 +124,16 @@ def near_unique_text(
     share: float = constants.SYNTH_NEAR_UNIQUE_SHARE,
     min_values: int = constants.SYNTH_NEAR_UNIQUE_MIN_VALUES,
 ) -> dict[str, float]:
-    """Text columns, not already ids, whose values are nearly all distinct: column -> distinct share.
+    """Text columns whose values are nearly all distinct: column -> distinct share.
 
     Names, e-mails, free text, or ids without "id" in their name: as categories, a synthesizer can
-    only copy their real values into the copy (and SDV's metadata would list them).
+    only copy their real values into the copy (and SDV's metadata would list them). Columns SDV
+    already took for ids or personal data are listed too (the privacy section names them all).
     """
     flagged = {}
-    for column, sdtype in sdtypes.items():
+    for column in sdtypes:
         values = frame[column].dropna()
-        if sdtype == "id" or frame[column].dtype.kind in "iufbM" or len(values) < min_values:
+        if frame[column].dtype.kind in "iufbM" or len(values) < min_values:
             continue
         distinct = values.astype(str).nunique() / len(values)
         if distinct >= share:
