@@ -7,7 +7,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from utils.metrics.fidelity import cramers_v, cramers_v_matrix, ks_statistic, tvd
-from utils.private_copy.marginals import CategoricalCodec, NumericCodec, TableCodec, numeric_kind
+from utils.private_copy.marginals import (
+    CategoricalCodec,
+    NumericCodec,
+    TableCodec,
+    level_orders,
+    numeric_kind,
+)
 from utils.private_copy.mixture import fit_mixture, row_keys
 from utils.private_copy.prepare import likely_target
 
@@ -152,3 +158,36 @@ def test_likely_target_prefers_an_outcome_name_then_the_last_binary_column():
     )
     assert likely_target(pd.DataFrame({"n": range(10)}), {"n": "numerical"}) is None
     assert tvd(frame["sex"], frame["y"]) == 1.0  # different labels: TVD sees them as different categories
+
+
+def test_nominal_categories_are_ordered_by_the_number_they_set():
+    """``education`` sets ``years`` non-monotonically in frequency order: ordered by the class means
+    the map is monotone, so one copula latent can keep it."""
+    rng = np.random.default_rng(0)
+    levels = {"HS": 12, "Bachelors": 16, "Some-college": 13, "Doctorate": 20, "11th": 11}
+    education = rng.choice(list(levels), 3000, p=[0.4, 0.25, 0.2, 0.05, 0.1])
+    sex = rng.choice(["m", "f"], 3000)
+    frame = pd.DataFrame(
+        {
+            "education": education,
+            "years": [levels[e] for e in education],
+            "relationship": np.where(
+                sex == "m", rng.choice(["husband", "son"], 3000), rng.choice(["wife", "daughter"], 3000)
+            ),
+            "sex": sex,
+        }
+    )
+    sdtypes = {
+        "education": "categorical",
+        "years": "numerical",
+        "relationship": "categorical",
+        "sex": "categorical",
+    }
+    orders = level_orders(frame, sdtypes)
+    assert orders["education"] == sorted(levels, key=levels.get)
+    assert {orders["relationship"][0], orders["relationship"][1]} in (
+        {"husband", "son"},
+        {"wife", "daughter"},
+    )
+    copy = fit_mixture(frame, sdtypes, seed=1, partition=False).sample(3000, seed=1)
+    assert (copy["education"].map(levels) == copy["years"]).mean() > 0.9

@@ -206,6 +206,49 @@ def _key(value):
     return "<missing>" if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
+def level_orders(frame: pd.DataFrame, sdtypes: dict[str, str], min_eta2: float = 0.1) -> dict[str, list]:
+    """A latent order for nominal categories: by their mean on the numeric column they explain best.
+
+    A copula ties a category to a number through one monotone latent: ordered by frequency, a
+    category that sets a number non-monotonically (``education`` -> ``education_num``) is mixed up in
+    the copy; ordered by that number's class means the map is monotone and the copula keeps it.
+    Yes/no columns count as numbers (``relationship`` sets ``sex``). Categories explaining under
+    ``min_eta2`` of every such column keep their frequency order.
+    """
+    numeric = [c for c in frame.columns if sdtypes.get(c) in ("numerical", "datetime")]
+    nominal = [c for c in frame.columns if sdtypes.get(c) in ("categorical", "boolean")]
+    binary = [c for c in nominal if frame[c].nunique(dropna=False) == 2]
+    if not (numeric or binary) or not nominal or len(frame) < 3:
+        return {}
+    scores = []
+    for column in numeric:  # mid-rank normal scores: robust to long tails and point masses
+        x = pd.to_numeric(frame[column], errors="coerce")
+        ranks = x.rank(method="average").to_numpy(float)
+        z = np.nan_to_num(normal_quantile((ranks - 0.5) / max(x.notna().sum(), 1)), nan=0.0)
+        scores.append((z - z.mean()) / (z.std() or 1.0))
+    for column in binary:  # a yes/no column is a number too (relationship -> sex)
+        labels = frame[column].astype("object").where(frame[column].notna(), "<missing>").astype(str)
+        z = (labels == labels.value_counts().index[-1]).to_numpy(float)
+        scores.append((z - z.mean()) / (z.std() or 1.0))
+    scores = np.column_stack(scores)
+    orders = {}
+    for column in nominal:
+        labels = frame[column].astype("object").where(frame[column].notna(), "<missing>")
+        codes, uniques = pd.factorize(labels)
+        if len(uniques) < 3:
+            continue
+        counts = np.bincount(codes, minlength=len(uniques)).astype(float)
+        sums = np.zeros((len(uniques), scores.shape[1]))
+        np.add.at(sums, codes, scores)
+        means = sums / counts[:, None]
+        eta2 = (counts[:, None] * means**2).sum(axis=0) / len(frame)
+        best = int(np.argmax(eta2))
+        if eta2[best] >= min_eta2:
+            order = np.argsort(means[:, best], kind="stable")
+            orders[column] = [np.nan if uniques[i] == "<missing>" else uniques[i] for i in order]
+    return orders
+
+
 class TableCodec:
     """Per-column codecs of one table: ``encode`` to normal scores, ``decode`` back to the table.
 
@@ -225,6 +268,8 @@ class TableCodec:
         kinds: dict[str, str] | None = None,
     ) -> None:
         orders, kinds = orders or {}, kinds or {}
+        if encode_categories:
+            orders = {**level_orders(frame, sdtypes), **orders}
         self.columns = list(frame.columns)
         self.constants: dict[str, object] = {}
         self.codecs: dict[str, NumericCodec | CategoricalCodec] = {}
