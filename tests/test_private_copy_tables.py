@@ -57,7 +57,7 @@ def test_rand_hie_with_its_target_keeps_point_masses_counts_and_utility(tmp_path
     assert marginals["log_coinsurance"]["point_masses"]["0.0"] > 0.5
     copy = pd.read_csv(output)
     real = load_public("rand_hie")
-    assert (copy["doctor_visits"] == copy["doctor_visits"].round()).all()
+    assert pd.api.types.is_integer_dtype(copy["doctor_visits"])  # written as integers, not 3.0
     assert set(copy["doctor_visits"]) <= set(real["doctor_visits"])
     assert abs((copy["log_coinsurance"] == 0).mean() - (real["log_coinsurance"] == 0).mean()) < 0.02
 

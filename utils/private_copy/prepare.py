@@ -43,6 +43,7 @@ class PreparedTable:
     date_formats: dict[str, str] = field(default_factory=dict)  # date column -> output format
     ordinal_orders: dict[str, list] = field(default_factory=dict)
     near_unique_text: dict[str, float] = field(default_factory=dict)  # column -> share of distinct values
+    integer_columns: list[str] = field(default_factory=list)  # integer in the input: integer in the copy
 
     @property
     def sdtypes(self) -> dict[str, str]:
@@ -289,12 +290,21 @@ def prepare_table(
         date_formats={c: f for c, f in date_formats.items() if c in kept},
         ordinal_orders=orders,
         near_unique_text=text,
+        integer_columns=[
+            c
+            for c in kept
+            if pd.api.types.is_integer_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+        ],
     )
 
 
 def restore_table(prepared: PreparedTable, sampled: pd.DataFrame) -> pd.DataFrame:
     """Sampled rows in the input's shape: fresh unique keys, dates as text, dropped columns left out."""
     out = sampled.copy()
+    for column in prepared.integer_columns:
+        if column in out and pd.api.types.is_float_dtype(out[column]):
+            values = out[column].round()
+            out[column] = values.astype("int64") if values.notna().all() else values.astype("Int64")
     for column, kind in prepared.regenerated_ids.items():
         numbers = np.arange(1, len(out) + 1)
         out[column] = numbers if kind == "int" else [f"SYN-{n:07d}" for n in numbers]
