@@ -268,8 +268,6 @@ class TableCodec:
         kinds: dict[str, str] | None = None,
     ) -> None:
         orders, kinds = orders or {}, kinds or {}
-        if encode_categories:
-            orders = {**level_orders(frame, sdtypes), **orders}
         self.columns = list(frame.columns)
         self.constants: dict[str, object] = {}
         self.codecs: dict[str, NumericCodec | CategoricalCodec] = {}

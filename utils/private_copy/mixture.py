@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 import constants
 from utils.private_copy import engine
-from utils.private_copy.marginals import TableCodec, normal_quantile
+from utils.private_copy.marginals import TableCodec, level_orders, normal_quantile
 
 log = logging.getLogger("synthesize")
 
@@ -194,6 +194,8 @@ def fit_mixture(
     """
     by = list(by or [])
     neural = kind != "gaussian_copula"
+    # nominal categories in the order of the number they explain best, learned once on all training rows
+    orders = {**level_orders(frame, sdtypes), **(orders or {})}
     if neural:
         by, partition = [], False
     keys = pd.Series(row_keys(frame[by]) if by else [()] * len(frame), index=frame.index)
