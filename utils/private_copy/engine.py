@@ -1,27 +1,20 @@
-"""The SDV synthesizers the private copy fits, seeded and quiet (its own small wrapper, so the copy
-does not depend on the data-generation chain's internals).
+"""The SDV synthesizers the private copy fits, seeded and quiet: fit and sample on SDV metadata.
+
+The synthesizers themselves (``make``, with ``constants.MODEL_PARAMETERS``) and the seeding of the
+global generators are :mod:`utils.synth.models`', shared with the chain.
 """
 
 from __future__ import annotations
 
-import random
 import warnings
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-import constants
-from utils.core.cli import check_synthesizer
+from utils.synth.models import make_synthesizer as make
+from utils.synth.models import seed_everything
 
-
-def seed_everything(seed: int) -> None:
-    """Seed Python's, NumPy's and torch's global generators (CTGAN/TVAE training draws from them)."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    import torch
-
-    torch.manual_seed(seed)
+__all__ = ["fit", "make", "sample", "sdv_metadata", "seed_everything"]
 
 
 def sdv_metadata(columns: dict[str, dict], table_name: str = "table"):
@@ -29,28 +22,6 @@ def sdv_metadata(columns: dict[str, dict], table_name: str = "table"):
     from sdv.metadata import Metadata
 
     return Metadata.load_from_dict({"tables": {table_name: {"columns": columns}}})
-
-
-def make(kind: str, metadata, *, epochs: int | None = None, **options: Any):
-    """An unfitted SDV synthesizer of ``kind``; CTGAN/TVAE take ``constants.MODEL_PARAMETERS``."""
-    from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
-
-    check_synthesizer(kind)
-    params = dict(constants.MODEL_PARAMETERS)
-    if epochs is not None:
-        params["epochs"] = epochs
-    if kind == "gaussian_copula":
-        return GaussianCopulaSynthesizer(metadata, **options)
-    if kind == "ctgan":
-        return CTGANSynthesizer(
-            metadata,
-            epochs=params["epochs"],
-            batch_size=params["batch_size"],
-            generator_dim=tuple(params["generator_dim"]),
-            discriminator_dim=tuple(params["discriminator_dim"]),
-            **options,
-        )
-    return TVAESynthesizer(metadata, epochs=params["epochs"], batch_size=params["batch_size"], **options)
 
 
 def fit(
