@@ -38,7 +38,7 @@ import transaction
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
-from utils.core import runs, schema, storage
+from utils.core import datasets, runs, schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -173,9 +173,8 @@ def build_dataset(
     )
     storage.table_format("x", fmt)
     check_fits_in_memory(config.customers)
-    storage.ensure_dir(out_dir)
     if validate and report_dir is not None:
-        storage.ensure_dir(report_dir)
+        datasets.check_writable(report_dir)
     tables: dict[str, pd.DataFrame] = {}
     stages: list[dict] = []
     started = time.perf_counter()
@@ -193,14 +192,7 @@ def build_dataset(
                 result = generate(inputs, config)
                 stage.write_result(run, result, inputs)
                 tables.update(result.tables)
-                stages.append(
-                    {
-                        "stage": name,
-                        "wall_s": round(time.perf_counter() - begin, 2),
-                        "peak_rss_mib": round(_peak_memory_mib(), 1),
-                        "rows": {table: len(frame) for table, frame in result.tables.items()},
-                    }
-                )
+                stages.append(_stage_record(name, begin, result.tables))
             manifest = {
                 "config": config.describe() | {"format": fmt, "validation": validate},
                 "seed": seed,
@@ -208,6 +200,7 @@ def build_dataset(
                 "rows": {name: len(frame) for name, frame in tables.items()},
                 "stages": stages,
                 "validation": None,
+                "wall_s": round(time.perf_counter() - started, 2),
             }
             run.publish(manifest)
         except BaseException:
@@ -219,23 +212,24 @@ def build_dataset(
             _reset_peak_memory()
             begin = time.perf_counter()
             report = validate_data(out_dir, report_dir=report_dir, progress=progress)
-            stages.append(
-                {
-                    "stage": "validation",
-                    "wall_s": round(time.perf_counter() - begin, 2),
-                    "peak_rss_mib": round(_peak_memory_mib(), 1),
-                    "rows": {},
-                }
-            )
+            stages.append(_stage_record("validation", begin, {}))
             runs.update_manifest(
                 out_dir,
                 stages=stages,
                 validation=_validation_summary(report, report_dir),
                 wall_s=round(time.perf_counter() - started, 2),
             )
-        else:
-            runs.update_manifest(out_dir, wall_s=round(time.perf_counter() - started, 2))
     return tables
+
+
+def _stage_record(name: str, begin: float, tables: dict[str, pd.DataFrame]) -> dict:
+    """A stage's line in the manifest: wall time since ``begin``, peak memory, rows it made."""
+    return {
+        "stage": name,
+        "wall_s": round(time.perf_counter() - begin, 2),
+        "peak_rss_mib": round(_peak_memory_mib(), 1),
+        "rows": {table: len(frame) for table, frame in tables.items()},
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -261,7 +261,6 @@ def generate_demographics(
     if out_dir is None:
         result = generate({}, config)
     else:
-        storage.ensure_dir(out_dir)
         with runs.OutputLock(out_dir):
             fitted = None
             if from_model:

@@ -113,11 +113,8 @@ def validate(
     data_dir = datasets.require_folder(data_dir)
     seed_dir = str(seed_dir) if seed_dir is not None else datasets.seed_dir(data_dir)
     check_positive(sample_rows, "sample rows")
-    problems = runs.lineage_problems(data_dir)
-    if problems is None:
+    if runs.check_lineage(data_dir) is None:  # mixed runs: the one-line UserError naming them
         log.warning("%s has no %s: cannot check that its tables come from one run", data_dir, schema.MANIFEST)
-    elif problems:
-        runs.check_lineage(data_dir)  # the one-line UserError naming the first problems
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.VALIDATION_REPORTS_DIR, data_dir)
     if report_dir is not None:

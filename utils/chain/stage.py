@@ -8,7 +8,8 @@ Every stage does the same five things, written once here:
 3. fit the chosen synthesizer on it and sample a pool of synthetic rows (:func:`fit_and_sample`);
 4. give every real parent (customer, customer-campaign pair, transaction slot) a synthetic row of
    the same stratum (:func:`match_rows`), then assign keys and enforce the structural rules;
-5. check the business rules (``utils.chain.rules``) and write outputs, seed and model (:func:`write_stage`).
+5. return a :class:`StageResult`; the orchestrator checks the business rules (``utils.chain.rules``)
+   and stages outputs, seeds and models (:func:`write_result`), then publishes them (:func:`run_stage`).
 
 How the synthesizer sees a stage's table (:func:`encode` / :func:`decode`): for ``gaussian_copula``
 the categorical columns are joined into one ``profile`` column. A Gaussian copula keeps each
@@ -42,7 +43,7 @@ import constants
 from utils.chain import rules
 from utils.chain.config import ChainConfig
 from utils.core import runs, schema, storage
-from utils.core.cli import UserError, base_parser, check_synthesizer, progress_enabled, setup_logging
+from utils.core.cli import UserError, base_parser, progress_enabled, setup_logging
 from utils.core.datasets import load_dataset, load_demographics, require_folder
 from utils.synth import models as synth
 
@@ -90,11 +91,11 @@ def stage_parser(description: str, seed_data_help: str) -> argparse.ArgumentPars
 
 
 def parse_stage_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Parse a stage's flags, set up logging (SDV's own logs quieted) and check the synthesizer."""
+    """Parse a stage's flags and set up logging (SDV's own logs quieted); argparse's choices and
+    :class:`ChainConfig` check the values."""
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
     quiet_libraries()
-    check_synthesizer(args.synthesizer)
     return args
 
 
@@ -384,8 +385,7 @@ def run_stage(
     config: ChainConfig,
 ) -> StageResult:
     """Run one stage as its script does: the parents of ``data_dir`` in, one published run out."""
-    require_folder(data_dir)  # before the output folder is made: it may be the same one
-    storage.ensure_dir(out_dir)
+    require_folder(data_dir)  # before the lock makes the output folder: it may be the same one
     with runs.OutputLock(out_dir):
         tables = load_parents(data_dir, parents)
         check_parents(tables)

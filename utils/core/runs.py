@@ -212,12 +212,14 @@ def lineage_problems(folder: str) -> list[str] | None:
     return problems
 
 
-def check_lineage(folder: str) -> None:
-    """Raise a UserError naming the first problems if ``folder`` mixes runs (:func:`lineage_problems`)."""
+def check_lineage(folder: str) -> list[str] | None:
+    """A UserError naming the first problems if ``folder`` mixes runs (:func:`lineage_problems`);
+    else ``[]``, or None when the folder has no manifest to check against."""
     problems = lineage_problems(folder)
     if problems:
         shown = "; ".join(problems[:3]) + (f"; and {len(problems) - 3} more" if len(problems) > 3 else "")
         raise UserError(f"{folder} mixes the outputs of different runs: {shown}")
+    return problems
 
 
 # --- A run --------------------------------------------------------------------------------------------
@@ -300,7 +302,6 @@ class Run:
         replaced = {name for name, record in old_files.items() if record["stage"] in self.stages}
         removes = sorted(replaced - set(self.records)) if prune else []
         kept = {name: record for name, record in old_files.items() if name not in removes}
-        kept = {name: record for name, record in kept.items() if name not in self.records}
         new_manifest = {
             **{key: value for key, value in self.previous.items() if key not in ("files", "run_id")},
             **dict(manifest or {}),
