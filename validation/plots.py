@@ -125,3 +125,156 @@ def census_figure(shares: dict[str, dict[str, pd.DataFrame]]) -> bytes:
         axis.tick_params(labelsize=6)
     axes[0].legend(fontsize=6, loc="upper left")
     return png(figure)
+
+
+# --- realism: the calibration table's funnel and purchase profiles against their benchmark bands ----------
+BAND_COLOR, INSTORE_COLOR, REMOTE_COLOR = "#2ca02c", "#1f77b4", "#ff7f0e"
+# (channel, stage label, metric of the calibration table) drawn as the funnel figure
+FUNNEL = (
+    ("email", "open / delivered", "email_open_rate"),
+    ("email", "click / delivered", "email_click_rate"),
+    ("email", "click / open", "email_click_to_open_rate"),
+    ("email", "conversion / delivered", "email_conversion_per_delivered"),
+    ("search", "click / impression", "search_ctr"),
+    ("search", "conversion / click", "search_conversion_per_click"),
+    ("display", "click / impression", "display_ctr"),
+    ("display", "conversion / click", "display_conversion_per_click"),
+    ("social", "click / impression", "social_ctr"),
+    ("social", "conversion / click", "social_conversion_per_click"),
+    ("sms", "click / delivered", "sms_click_rate"),
+    ("sms", "conversion / delivered", "sms_conversion_per_delivered"),
+    ("direct_mail", "response (house list)", "direct_mail_response_rate_house"),
+    ("direct_mail", "response (prospects)", "direct_mail_response_rate_prospect"),
+)
+
+
+def _metric_rows(table: pd.DataFrame) -> dict[str, dict]:
+    return {row["metric"]: row for row in table.to_dict("records")} if len(table) else {}
+
+
+def _band(axis, row: dict | None, scale: float = 1.0, label: str = "benchmark band") -> None:
+    """The metric's band as a shaded horizontal span (``scale`` converts it to the plotted unit)."""
+    if row is not None and np.isfinite(row["band_low"]) and np.isfinite(row["band_high"]):
+        axis.axhspan(
+            row["band_low"] * scale, row["band_high"] * scale, color=BAND_COLOR, alpha=0.15, label=label
+        )
+
+
+def _value(row: dict | None) -> str:
+    value = None if row is None else row.get("value")
+    return "n/a" if value is None or value != value else f"{value:.3g}"
+
+
+def realism_funnel_figure(table: pd.DataFrame) -> bytes:
+    """Each funnel rate of each channel as a bar (red: out of band), its benchmark band as a green span."""
+    rows = _metric_rows(table)
+    chosen = [(channel, stage, rows[metric]) for channel, stage, metric in FUNNEL if metric in rows]
+    figure, axis = plt.subplots(figsize=(11, 4.2))
+    for i, (_, _, row) in enumerate(chosen):
+        axis.fill_between(
+            [i - 0.42, i + 0.42], row["band_low"], row["band_high"], color=BAND_COLOR, alpha=0.25
+        )
+        value = row["value"]
+        if value is not None and value == value:
+            color = {"fail": "#d62728", "skip": "#999999"}.get(row["verdict"], SYNTH_COLOR)
+            axis.bar(i, value, 0.5, color=color)
+    axis.set_xticks(
+        range(len(chosen)), [f"{c}\n{s}" for c, s, _ in chosen], rotation=60, ha="right", fontsize=7
+    )
+    axis.set_yscale("symlog", linthresh=0.01)
+    axis.set_ylabel("rate (symlog)", fontsize=8)
+    axis.tick_params(labelsize=7)
+    axis.set_title(
+        "Funnel by channel: synthetic rate (bar; red = out of band) vs benchmark band (green)", fontsize=9
+    )
+    figure.tight_layout()
+    return png(figure)
+
+
+def realism_hour_figure(hours: pd.DataFrame, table: pd.DataFrame) -> bytes:
+    """Shares of purchases by local hour, in store and remote; the in-store night cap, busiest-hour band."""
+    rows = _metric_rows(table)
+    figure, axis = plt.subplots(figsize=(8, 3.4))
+    _band(axis, rows.get("in_store_max_hour_share"), label="in-store busiest hour band")
+    night = rows.get("in_store_purchases_0000_0600_share")
+    if night is not None:
+        axis.axvspan(
+            -0.5,
+            5.5,
+            color="#999999",
+            alpha=0.12,
+            label=f"00-06: <= {night['band_high']:.0%} of in-store purchases",
+        )
+    axis.plot(hours["hour"], hours["in_store"], marker="o", color=INSTORE_COLOR, label="in store")
+    axis.plot(hours["hour"], hours["remote"], marker="s", color=REMOTE_COLOR, label="remote (online + app)")
+    axis.set_xticks(range(0, 24, 2))
+    axis.set_xlabel("local hour", fontsize=8)
+    axis.set_ylabel("share of purchases", fontsize=8)
+    axis.tick_params(labelsize=7)
+    axis.set_title(
+        "Purchases by hour of day: max/min all channels "
+        f"{_value(rows.get('purchases_hour_of_day_max_min_ratio'))}, remote "
+        f"{_value(rows.get('remote_purchases_hour_of_day_max_min_ratio'))} (band 3-15)",
+        fontsize=9,
+    )
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return png(figure)
+
+
+def realism_weekday_figure(weekdays: pd.DataFrame, table: pd.DataFrame) -> bytes:
+    """Shares of purchases by local weekday, in store and remote; the in-store weekend band per day."""
+    rows = _metric_rows(table)
+    figure, axis = plt.subplots(figsize=(6, 3.4))
+    positions = np.arange(len(weekdays))
+    axis.bar(positions - 0.2, weekdays["in_store"], 0.4, color=INSTORE_COLOR, label="in store")
+    axis.bar(positions + 0.2, weekdays["remote"], 0.4, color=REMOTE_COLOR, label="remote")
+    weekend = rows.get("in_store_weekend_share")
+    if weekend is not None:  # the weekend share's band, split evenly over Saturday and Sunday
+        low, high = weekend["band_low"] / 2, weekend["band_high"] / 2
+        axis.fill_between(
+            [4.5, 6.5], low, high, color=BAND_COLOR, alpha=0.25, label="in-store weekend band / 2"
+        )
+    axis.set_xticks(positions, list(weekdays["weekday"]))
+    axis.set_ylabel("share of purchases", fontsize=8)
+    axis.tick_params(labelsize=7)
+    ratio = rows.get("in_store_day_of_week_max_min_ratio")
+    band = "" if ratio is None else f" (band {ratio['band_low']:g}-{ratio['band_high']:g})"
+    axis.set_title(f"Purchases by day of week: in-store max/min {_value(ratio)}{band}", fontsize=9)
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return png(figure)
+
+
+def realism_month_figure(months: pd.DataFrame, table: pd.DataFrame, year: int | None) -> bytes:
+    """Revenue share by month; bands: the lowest month, December (factors x 1/12) and November + December."""
+    rows = _metric_rows(table)
+    figure, axis = plt.subplots(figsize=(8, 3.4))
+    positions = np.arange(len(months))
+    axis.bar(positions, months["revenue_share"], 0.6, color=SYNTH_COLOR, label="synthetic")
+    lowest = rows.get("lowest_month_factor")
+    if lowest is not None:
+        _band(axis, lowest, scale=1 / 12, label="lowest month band (factor / 12)")
+    december = rows.get("december_seasonal_factor")
+    if december is not None:
+        axis.fill_between(
+            [10.6, 11.4],
+            december["band_low"] / 12,
+            december["band_high"] / 12,
+            color="#9467bd",
+            alpha=0.3,
+            label="December band (factor / 12)",
+        )
+    axis.axhline(1 / 12, color="#888", linewidth=0.8, linestyle="--", label="flat (1/12)")
+    axis.set_xticks(positions, list(months["month"]))
+    axis.set_ylabel("share of revenue", fontsize=8)
+    axis.tick_params(labelsize=7)
+    novdec = rows.get("nov_dec_revenue_share")
+    band = "" if novdec is None else f" (band {novdec['band_low']:g}-{novdec['band_high']:g})"
+    axis.set_title(
+        f"Revenue by month{'' if year is None else f' ({year})'}: Nov + Dec {_value(novdec)}{band}",
+        fontsize=9,
+    )
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    return png(figure)

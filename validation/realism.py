@@ -182,7 +182,9 @@ def judge(measure: Measure, band_low: float, band_high: float) -> Verdict:
         how = f"±1.96 SE [{low:.4g}, {high:.4g}]"
     else:
         if measure.support < measure.minimum:
-            return Verdict(SKIP, None, None, f"too few rows: {measure.support:,.0f} (< {measure.minimum:,.0f})")
+            return Verdict(
+                SKIP, None, None, f"too few rows: {measure.support:,.0f} (< {measure.minimum:,.0f})"
+            )
         low = high = measure.value
         how = f"support {measure.support:,.0f}"
     outside = high < band_low or low > band_high
@@ -193,14 +195,11 @@ def judge(measure: Measure, band_low: float, band_high: float) -> Verdict:
         status, word = PASS, "in band"
     else:
         status, word = PASS, "point out of band, interval overlaps it"
-    failed_parts = []
-    for name, part in measure.parts:
-        sub = judge(part, band_low, band_high)
-        if sub.status == FAIL:
-            failed_parts.append(f"{name} {part.value:.4g}")
-    if failed_parts:
-        status, word = FAIL, f"{word}; out of band: {', '.join(failed_parts)}"
-    parts = "; ".join(f"{name} {_fmt(part.value)}" for name, part in measure.parts)
+    failed = [name for name, part in measure.parts if judge(part, band_low, band_high).status == FAIL]
+    if failed:
+        status = FAIL
+    parts = ", ".join(f"{name} {_fmt(part.value)}" for name, part in measure.parts)
+    parts = parts and f"each: {parts}" + (f" (out of band: {', '.join(failed)})" if failed else "")
     detail = "; ".join(x for x in (f"{word} [{band_low:g}, {band_high:g}]", how, parts, measure.note) if x)
     return Verdict(status, low, high, detail)
 
@@ -284,7 +283,9 @@ class Data:
         """Demographics joined to consumer preferences, in demographics order (row i = customer code i)."""
         demographics = self.need("demographics").reset_index(drop=True)
         preferences = self.need("consumer_preferences")
-        extra = preferences.drop(columns=[c for c in preferences.columns if c in demographics.columns and c != "customer_id"])
+        extra = preferences.drop(
+            columns=[c for c in preferences.columns if c in demographics.columns and c != "customer_id"]
+        )
         extra = extra.assign(customer_id=_text(extra["customer_id"]))
         joined = demographics.assign(customer_id=_text(demographics["customer_id"])).merge(
             extra, on="customer_id", how="left"
@@ -304,7 +305,7 @@ class Data:
 
     @cached_property
     def engagements(self) -> pd.DataFrame:
-        """customer, campaign (codes, -1 unknown), pair (one int per customer x campaign), event, channel, ..."""
+        """Customer and campaign codes (-1 unknown), pair (one int per customer x campaign), event, ..."""
         frame = self.need("engagements")
         customer = self.customer_ids.get_indexer(_text(frame["customer_id"]))
         campaign = pd.Index(self.campaigns["campaign_id"]).get_indexer(_text(frame["campaign_id"]))
@@ -323,7 +324,7 @@ class Data:
 
     @cached_property
     def transactions(self) -> pd.DataFrame:
-        """customer code, timestamp and its local parts, amount, channel, remote, payment, category, attributed."""
+        """Customer code, timestamp and its local parts, amount, channel, remote, payment, category, ..."""
         frame = self.need("transactions")
         timestamp = pd.to_datetime(frame["timestamp"]).reset_index(drop=True)
         campaign = frame["campaign_id"].astype("object")
@@ -372,7 +373,9 @@ class Data:
             return None
         first, last = dates.min(), dates.max()
         for year in range(last.year, first.year - 1, -1):
-            if first <= pd.Timestamp(year=year, month=1, day=31) and last >= pd.Timestamp(year=year, month=12, day=1):
+            if first <= pd.Timestamp(year=year, month=1, day=31) and last >= pd.Timestamp(
+                year=year, month=12, day=1
+            ):
                 return year
         return None
 
@@ -465,13 +468,17 @@ def paid_media(data: Data) -> dict[str, Measure]:
         rows = _rows(events, channel)
         parts.append((channel, share(rows.get("conversion", 0), rows.get("click", 0))))
     out["conversion_per_click_digital"] = share(
-        pooled.get("conversion", 0), pooled.get("click", 0), parts=[p for p in parts if p[1].value is not None]
+        pooled.get("conversion", 0),
+        pooled.get("click", 0),
+        parts=[p for p in parts if p[1].value is not None],
     )
     tx = data.transactions
     budget = float(data.campaigns["budget"].sum())
     attributed = tx[tx["attributed"]]
     out["roas_overall"] = (
-        point(attributed["amount"].sum() / budget, len(attributed), MIN_ORDERS) if budget > 0 else missing("no budget")
+        point(attributed["amount"].sum() / budget, len(attributed), MIN_ORDERS)
+        if budget > 0
+        else missing("no budget")
     )
     return out
 
@@ -520,7 +527,9 @@ def tv(data: Data) -> dict[str, Measure]:
     codes = np.flatnonzero((campaigns["channel"] == "tv").to_numpy())
     if codes.size == 0:
         reason = "no tv campaign"
-        return out | {m: missing(reason) for m in ("tv_reach", "tv_average_frequency", "tv_cpm_usd", "roas_tv")}
+        return out | {
+            m: missing(reason) for m in ("tv_reach", "tv_average_frequency", "tv_cpm_usd", "roas_tv")
+        }
     impressions = events[(events["event"] == "impression") & np.isin(events["campaign"].to_numpy(), codes)]
     impressions = impressions[impressions["customer"] >= 0]
     customers = data.customers
@@ -555,14 +564,21 @@ def tv(data: Data) -> dict[str, Measure]:
         np.mean(frequencies) if frequencies else None, reached_total, MIN_CUSTOMERS
     )
     out["tv_cpm_usd"] = (
-        point(1000 * campaigns["budget"].to_numpy()[codes].sum() / len(impressions), len(impressions), MIN_EVENTS)
+        point(
+            1000 * campaigns["budget"].to_numpy()[codes].sum() / len(impressions),
+            len(impressions),
+            MIN_EVENTS,
+        )
         if len(impressions)
         else missing("no tv impression")
     )
     if estimated and budget > 0:
         se = math.sqrt(variance) / budget
         out["roas_tv"] = Measure(
-            lift / budget, se, se=se, note=f"{estimated} of {codes.size} tv campaign(s) with exposed and unexposed"
+            lift / budget,
+            se,
+            se=se,
+            note=f"{estimated} of {codes.size} tv campaign(s) with exposed and unexposed",
         )
     else:
         out["roas_tv"] = missing("no tv campaign with both exposed and unexposed customers in its segment")
@@ -597,7 +613,12 @@ def sales_mix(data: Data) -> dict[str, Measure]:
     }
     for method, name in (("cash", "cash"), ("credit_card", "credit"), ("debit_card", "debit")):
         out[f"{name}_share_in_store"] = share(int((payment[store] == method).sum()), int(store.sum()))
-    for method, name in (("credit_card", "credit"), ("debit_card", "debit"), ("digital_wallet", "digital_wallet"), ("cash", "cash")):
+    for method, name in (
+        ("credit_card", "credit"),
+        ("debit_card", "debit"),
+        ("digital_wallet", "digital_wallet"),
+        ("cash", "cash"),
+    ):
         out[f"{name}_share_remote"] = share(int((payment[remote] == method).sum()), int(remote.sum()))
     return out
 
@@ -623,19 +644,28 @@ def repeat_buying(data: Data) -> dict[str, Measure]:
     out = {
         "repeat_purchase_rate_remote": share(int(repeaters.sum()), int(buyers.sum()), note),
         "purchases_per_year_repeat_buyers_remote": point(
-            len(remote) / repeaters.sum() if repeaters.sum() else None, int(repeaters.sum()), MIN_CUSTOMERS, note
+            len(remote) / repeaters.sum() if repeaters.sum() else None,
+            int(repeaters.sum()),
+            MIN_CUSTOMERS,
+            note,
         ),
     }
     remote_revenue = data.customer_sum(remote, "amount")
     total_remote = remote_revenue.sum()
     out["revenue_share_repeat_customers_remote"] = point(
-        remote_revenue[repeaters].sum() / total_remote if total_remote > 0 else None, len(remote), MIN_ORDERS, note
+        remote_revenue[repeaters].sum() / total_remote if total_remote > 0 else None,
+        len(remote),
+        MIN_ORDERS,
+        note,
     )
     revenue = data.customer_sum(window, "amount")
     spent = np.sort(revenue[data.customer_sum(window) >= 1])[::-1]
     top = math.ceil(0.2 * spent.size)
     out["top20_customer_revenue_share"] = point(
-        spent[:top].sum() / spent.sum() if spent.size and spent.sum() > 0 else None, spent.size, MIN_CUSTOMERS, note
+        spent[:top].sum() / spent.sum() if spent.size and spent.sum() > 0 else None,
+        spent.size,
+        MIN_CUSTOMERS,
+        note,
     )
     tx = data.transactions[data.transactions["customer"] >= 0]
     order = np.lexsort((tx["timestamp"].to_numpy(), tx["customer"].to_numpy()))
@@ -643,7 +673,9 @@ def repeat_buying(data: Data) -> dict[str, Measure]:
     stamps = tx["timestamp"].to_numpy()[order]
     same = customer[1:] == customer[:-1]
     gaps = (stamps[1:] - stamps[:-1])[same] / np.timedelta64(1, "D")
-    out["inter_purchase_days_median"] = point(float(np.median(gaps)) if gaps.size else None, gaps.size, MIN_GAPS)
+    out["inter_purchase_days_median"] = point(
+        float(np.median(gaps)) if gaps.size else None, gaps.size, MIN_GAPS
+    )
     return out
 
 
@@ -680,7 +712,9 @@ def lifecycle(data: Data) -> dict[str, Measure]:
         before = set(tx.loc[tx["year"] == year, "customer"].tolist())
         after = set(tx.loc[tx["year"] == year + 1, "customer"].tolist())
         if before:
-            notes.append(f"buyers of {year} without a purchase in {year + 1}: {len(before - after) / len(before):.3f}")
+            notes.append(
+                f"buyers of {year} without a purchase in {year + 1}: {len(before - after) / len(before):.3f}"
+            )
     return {"annual_churn_rate": share(int(inside.sum()), int(alive.sum()), "; ".join(notes))}
 
 
@@ -727,8 +761,13 @@ def _non_leap_day_of_year(day: pd.Timestamp) -> int:
 
 def months(data: Data) -> dict[str, Measure]:
     """Monthly seasonality of revenue in the calendar year, and its top revenue day."""
-    names = ("nov_dec_revenue_share", "december_seasonal_factor", "december_over_november_revenue",
-             "lowest_month_factor", "top_revenue_day_of_year")
+    names = (
+        "nov_dec_revenue_share",
+        "december_seasonal_factor",
+        "december_over_november_revenue",
+        "lowest_month_factor",
+        "top_revenue_day_of_year",
+    )
     year = data.year
     if year is None:
         return _no_year(names)
@@ -741,7 +780,9 @@ def months(data: Data) -> dict[str, Measure]:
     top_day = daily.idxmax() if len(daily) else None
     total = monthly.sum()
     return {
-        "nov_dec_revenue_share": point(monthly[10:].sum() / total if total > 0 else None, support, minimum, note),
+        "nov_dec_revenue_share": point(
+            monthly[10:].sum() / total if total > 0 else None, support, minimum, note
+        ),
         "december_seasonal_factor": point(monthly[11] / mean if mean > 0 else None, support, minimum, note),
         "december_over_november_revenue": point(
             monthly[11] / monthly[10] if monthly[10] > 0 else None, support, minimum, note
@@ -757,15 +798,20 @@ def months(data: Data) -> dict[str, Measure]:
 
 
 def holiday_peaks(data: Data) -> dict[str, Measure]:
-    """Cyber Monday, Black Friday, the holiday season's top days; stores closed on Thanksgiving and Christmas."""
+    """Cyber Monday, Black Friday, the season's top days; stores closed on Thanksgiving and Christmas."""
     tx = data.transactions
     store = tx[tx["channel"] == IN_STORE]
-    closed = {"in_store_transactions_thanksgiving": "thanksgiving", "in_store_transactions_christmas": "christmas"}
+    closed = {
+        "in_store_transactions_thanksgiving": "thanksgiving",
+        "in_store_transactions_christmas": "christmas",
+    }
     out = {}
     years = sorted(set(tx["year"].tolist()))
     for metric, holiday in closed.items():
         days = [holidays(year)[holiday] for year in years]
-        out[metric] = exact(int(store["date"].isin(days).sum()), len(store), f"years {years[0]}..{years[-1]}" if years else "")
+        out[metric] = exact(
+            int(store["date"].isin(days).sum()), len(store), f"years {years[0]}..{years[-1]}" if years else ""
+        )
     names = ("cyber_monday_online_ratio", "black_friday_in_store_rank", "top10_days_share_holiday_in_store")
     year = data.year
     if year is None:
@@ -779,15 +825,22 @@ def holiday_peaks(data: Data) -> dict[str, Measure]:
     daily = daily.reindex(season, fill_value=0.0)
     rows = int(remote["date"].between(start, dates["cyber_monday"]).sum())
     out["cyber_monday_online_ratio"] = point(
-        daily.iloc[-1] / daily.mean() if daily.mean() > 0 else None, rows, len(season) * MIN_ROWS_PER_DAY,
+        daily.iloc[-1] / daily.mean() if daily.mean() > 0 else None,
+        rows,
+        len(season) * MIN_ROWS_PER_DAY,
         f"{note}: Cyber Monday {dates['cyber_monday'].date()}",
     )
     in_year = store[store["year"] == year]
-    every_day = pd.date_range(pd.Timestamp(year=year, month=1, day=1), pd.Timestamp(year=year, month=12, day=31))
+    every_day = pd.date_range(
+        pd.Timestamp(year=year, month=1, day=1), pd.Timestamp(year=year, month=12, day=31)
+    )
     counts = in_year.groupby("date").size().reindex(every_day, fill_value=0)
     rank = counts.rank(ascending=False, method="min")[dates["black_friday"]]
     out["black_friday_in_store_rank"] = point(
-        rank, len(in_year), len(every_day) * MIN_ROWS_PER_DAY, f"{note}: Black Friday {dates['black_friday'].date()}"
+        rank,
+        len(in_year),
+        len(every_day) * MIN_ROWS_PER_DAY,
+        f"{note}: Black Friday {dates['black_friday'].date()}",
     )
     season = pd.date_range(dates["thanksgiving"] - 4 * DAY, pd.Timestamp(year=year, month=12, day=28))
     counts = counts.reindex(season, fill_value=0)
@@ -952,7 +1005,9 @@ def profiles(data: Data) -> dict[str, pd.DataFrame]:
         counts = np.bincount(frame[column], minlength=bins).astype(float)
         return counts / counts.sum() if counts.sum() else counts
 
-    out["hour"] = pd.DataFrame({"hour": range(24), "in_store": shares(store, "hour", 24), "remote": shares(remote, "hour", 24)})
+    out["hour"] = pd.DataFrame(
+        {"hour": range(24), "in_store": shares(store, "hour", 24), "remote": shares(remote, "hour", 24)}
+    )
     out["weekday"] = pd.DataFrame(
         {"weekday": WEEKDAYS, "in_store": shares(store, "weekday", 7), "remote": shares(remote, "weekday", 7)}
     )
@@ -994,9 +1049,7 @@ def evaluate(
         value = measure.value
         finite = value is not None and math.isfinite(value)
         detail = verdict.detail if finite or value is None else f"infinite (an empty bin); {verdict.detail}"
-        checks.append(
-            Check(CATEGORY, row.metric, verdict.status, value if finite else None, None, detail)
-        )
+        checks.append(Check(CATEGORY, row.metric, verdict.status, value if finite else None, None, detail))
         rows.append(
             {
                 "metric": row.metric,
@@ -1009,7 +1062,9 @@ def evaluate(
                 "published_high": float(row.published_high),
                 "support": measure.support,
                 "interval_low": verdict.low if verdict.low is None or math.isfinite(verdict.low) else None,
-                "interval_high": verdict.high if verdict.high is None or math.isfinite(verdict.high) else None,
+                "interval_high": verdict.high
+                if verdict.high is None or math.isfinite(verdict.high)
+                else None,
                 "verdict": verdict.status,
                 "detail": detail,
             }

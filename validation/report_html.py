@@ -80,6 +80,7 @@ def render(report: dict, figures: dict[str, list[tuple[str, bytes]]]) -> str:
         table(report["parity"].get("groups", []), "verdict"),
         "<h2>Business rules</h2>",
         table(report["rules"], None),
+        *realism_section(report.get("realism"), figures.get("realism", [])),
         "<h2>SDMetrics</h2>",
         table(
             [{"table": name, **_flat(scores)} for name, scores in report["sdmetrics"].items()],
@@ -88,6 +89,40 @@ def render(report: dict, figures: dict[str, list[tuple[str, bytes]]]) -> str:
         "</body></html>",
     ]
     return "\n".join(parts)
+
+
+def _range(low, high) -> str:
+    if low is None or low != low:
+        return "none published"
+    return f"{low:g}" if low == high else f"{low:g} – {high:g}"
+
+
+def realism_section(realism: dict | None, figures: list[tuple[str, bytes]]) -> list[str]:
+    """The calibration table against the synthetic output: one row per metric, then the profiles."""
+    if not realism:
+        return []
+    rows = [
+        {
+            "metric": row["metric"],
+            "value": row["value"],
+            "band": _range(row["band_low"], row["band_high"]),
+            "published": _range(row["published_low"], row["published_high"]),
+            "support": row["support"],
+            "verdict": row["verdict"],
+            "detail": row["detail"],
+        }
+        for row in realism.get("metrics", [])
+    ]
+    return [
+        "<h2>Realism (calibration table)</h2>",
+        f"<p>Every metric of <code>{_esc(realism.get('benchmarks'))}</code> computed on the output tables. "
+        f"Window: {_esc(realism.get('window'))}; calendar year for months and holidays: "
+        f"{_esc(realism.get('calendar_year') or 'none covered')}. A share fails only when its whole 95 % "
+        "Wilson interval lies outside the band (roas_tv: ±1.96 SE, its SE in the support column); other "
+        "figures are skipped below their minimum support.</p>",
+        table(rows, "verdict"),
+        *(f"<h3>{_esc(name)}</h3>{image(data, name)}" for name, data in figures),
+    ]
 
 
 def _flat(scores: dict) -> dict:

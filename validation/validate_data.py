@@ -1,4 +1,4 @@
-"""Validate a generated dataset: distributions, census fit, correlations, parity, business rules.
+"""Validate a generated dataset: distributions, census fit, correlations, parity, business rules, realism.
 
     python validation/validate_data.py                        # data/ -> validation/reports/data-<run id>/
     python validation/validate_data.py --data-dir /tmp/small --report-dir /tmp/small-report
@@ -6,9 +6,10 @@
 
 Compares every table with the seed sample its synthesizer was fitted on (``{data_dir}/seed/``) and
 each state's demographics with its census tables; checks every rule of ``utils/chain/rules.py``; reports
-outcome parity across protected groups and SDMetrics scores. Before any of that it refuses a folder
-whose tables come from different runs (``manifest.json`` lineage; a folder without a manifest is
-validated with a warning) and checks every table's columns and primary key against the schema.
+outcome parity across protected groups and SDMetrics scores; holds every metric of the calibration table
+(``data/benchmarks/marketing.csv``) to its band (``validation/realism.py``). Before any of that it
+refuses a folder whose tables come from different runs (``manifest.json`` lineage; a folder without a
+manifest is validated with a warning) and checks every table's columns and primary key against the schema.
 Writes ``validation_report.json`` and a self-contained ``validation_report.html`` into
 ``--report-dir`` (default ``validation/reports/<data folder>-<run id>/``, one folder per dataset;
 local or ``az://``), prints a table of checks and where the reports went. Exit codes: 0 every
@@ -49,6 +50,7 @@ from validation import (
     distributions,
     parity,
     plots,
+    realism,
     report_html,
     sdmetrics_scores,
 )
@@ -138,10 +140,16 @@ def validate(
     synthetic = load_folder(data_dir)
     seed_data = load_folder(seed_dir, required=False)
     truth = load_ground_truth(data_dir)
-    steps = tqdm(total=8, desc="validate", unit="step", disable=not progress, leave=False)
+    lifecycle, lifecycle_why = realism.load_lifecycle(data_dir)
+    steps = tqdm(total=9, desc="validate", unit="step", disable=not progress, leave=False)
     tables = synthetic.tables
     checks: list[Check] = []
-    figures: dict[str, list[tuple[str, bytes]]] = {"distributions": [], "census": [], "correlations": []}
+    figures: dict[str, list[tuple[str, bytes]]] = {
+        "distributions": [],
+        "census": [],
+        "correlations": [],
+        "realism": [],
+    }
 
     step("distributions")
     units = _units(synthetic, seed_data)
@@ -197,6 +205,12 @@ def validate(
     rule_checks, rule_results = compliance.rule_checks(tables)
     checks.extend(rule_checks)
 
+    step("realism")
+    realistic = realism.evaluate(tables, lifecycle, lifecycle_why)
+    checks.extend(realistic.checks)
+    if html:
+        figures["realism"] = realism_figures(realistic)
+
     step("sdmetrics")
     scores: dict = {}
     if sdmetrics:
@@ -240,6 +254,13 @@ def validate(
         "correlations_worst": records(worst_pairs),
         "parity": parity_report,
         "rules": rule_results,
+        "realism": {
+            "benchmarks": str(realism.BENCHMARKS_CSV.relative_to(constants.PROJECT_ROOT)),
+            "window": realistic.window,
+            "calendar_year": realistic.calendar_year,
+            "metrics": records(realistic.table),
+            "profiles": {name: records(frame) for name, frame in realistic.profiles.items()},
+        },
         "sdmetrics": scores,
     }
     files: dict[str, str] = {}
@@ -256,18 +277,40 @@ def validate(
     return report | {"timings": timings, "files": files}
 
 
+def realism_figures(result: realism.Result) -> list[tuple[str, bytes]]:
+    """The realism section's figures: funnel by channel, purchases by hour, weekday and month."""
+    out = [("funnel by channel", plots.realism_funnel_figure(result.table))]
+    profiles = result.profiles
+    if "hour" in profiles:
+        out.append(("purchases by hour of day", plots.realism_hour_figure(profiles["hour"], result.table)))
+        out.append(
+            ("purchases by day of week", plots.realism_weekday_figure(profiles["weekday"], result.table))
+        )
+        out.append(
+            (
+                "revenue by month",
+                plots.realism_month_figure(profiles["month"], result.table, result.calendar_year),
+            )
+        )
+    return out
+
+
 def console_table(report: dict) -> str:
-    """The checks as a short table; passing business rules collapse into one line."""
+    """The checks as a short table; passing business rules and realism metrics collapse into one line each."""
     lines = [f"{'status':<6}  {'check':<44}  {'figure':>10}  detail"]
     checks = report["checks"]
     passing_rules = [c for c in checks if c["category"] == "rules" and c["status"] == PASS]
+    passing_realism = [c for c in checks if c["category"] == realism.CATEGORY and c["status"] == PASS]
     for check in checks:
-        if check in passing_rules:
+        if check in passing_rules or check in passing_realism:
             continue
         figure = "" if check["figure"] is None else f"{check['figure']:.4g}"
         lines.append(f"{check['status']:<6}  {check['name'][:44]:<44}  {figure:>10}  {check['detail'][:90]}")
     if passing_rules:
         lines.append(f"{PASS:<6}  {f'business rules ({len(passing_rules)})':<44}  {0:>10}  all hold")
+    if passing_realism:
+        label = f"realism metrics ({len(passing_realism)})"
+        lines.append(f"{PASS:<6}  {label:<44}  {'':>10}  in their benchmark bands")
     total = report["summary"]
     lines.append(
         f"{total['status'].upper()}: {total['pass']} passed, {total['fail']} failed, "
