@@ -57,7 +57,15 @@ from utils.synth import models as synth
 log = logging.getLogger("demographic")
 
 COLUMNS = schema.TABLES[schema.DEMOGRAPHICS].column_names
-PROFILE_PARTS = ("age_group", "gender", "race_ethnicity", "education", "marital_status", "income_bracket")
+PROFILE_PARTS = (
+    "age_cell",
+    "gender",
+    "race_ethnicity",
+    "education",
+    "marital_status",
+    "income_bracket",
+    *population.ATTRIBUTE_COLUMNS,
+)
 
 
 # --- What the synthesizer sees ----------------------------------------------------------------
@@ -71,22 +79,31 @@ def _income_from_position(position: np.ndarray, bracket: pd.Series) -> np.ndarra
     return population.income_from_position(position, population.bracket_index(bracket))
 
 
+def _age_rows(cell: pd.Series, education: pd.Series) -> np.ndarray:
+    """The row of :data:`population.AGE_ROWS` (the ages inside an age cell, by education) of each row."""
+    cells = pd.Categorical(cell, categories=population.AGE_CELL_LABELS).codes
+    return population.age_rows(cells, pd.Categorical(education, categories=census.EDUCATION).codes)
+
+
 def _age_position(seed_frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-    """Where each age lies in its age group, as a quantile of the state's census ages in that group.
+    """Where each age lies in its age cell, as a quantile of the seed's ages of its cell and education.
 
-    Uniform on [0, 1) inside every group whatever the group's shape (the 75+ group thins out with age),
-    so that one marginal fits the position in all groups (see :func:`population.age_quantiles`).
+    Uniform on [0, 1) inside every cell whatever the cell's shape (85+ thins out with age; a
+    bachelor's degree at 20–24 starts at 21), so that one marginal fits the position in all cells
+    (see :func:`population.age_quantiles`).
     """
-    shares = population.age_given_group(seed_frame["state"].iloc[0])
-    group = pd.Categorical(seed_frame["age_group"], categories=census.AGE_GROUPS).codes
-    return population.age_quantiles(seed_frame["age"].to_numpy(), group, shares, rng)
+    rows = _age_rows(_age_cell(seed_frame["age"]), seed_frame["education"])
+    return population.age_quantiles(seed_frame["age"].to_numpy(), rows, population.AGE_ROWS, rng)
 
 
-def _age_from_position(position: np.ndarray, age_group: pd.Series, state: str) -> np.ndarray:
-    """The age at each position (a quantile of its group's census ages): inverse of :func:`_age_position`."""
-    group = pd.Categorical(age_group, categories=census.AGE_GROUPS).codes
+def _age_from_position(position: np.ndarray, cell: pd.Series, education: pd.Series) -> np.ndarray:
+    """The age at each position of its cell (and education): inverse of :func:`_age_position`."""
     quantiles = np.clip(position, 0, np.nextafter(1, 0))
-    return population.ages_from_quantiles(quantiles, group, population.age_given_group(state))
+    return population.ages_from_quantiles(quantiles, _age_rows(cell, education), population.AGE_ROWS)
+
+
+def _age_cell(age: pd.Series) -> pd.Series:
+    return pd.Series(np.array(population.AGE_CELL_LABELS)[census.age_cell_of(age.to_numpy())], age.index)
 
 
 def model_frame(
@@ -100,7 +117,14 @@ def model_frame(
         frame = seed_frame[
             [c for c in COLUMNS if c not in ("customer_id", "state", "age_group", "income_bracket")]
         ]
-        categorical = ("gender", "race_ethnicity", "education", "marital_status", "urban_rural")
+        categorical = (
+            "gender",
+            "race_ethnicity",
+            "education",
+            "marital_status",
+            "urban_rural",
+            *population.ATTRIBUTE_COLUMNS,
+        )
         sdtypes = {c: "categorical" for c in categorical}
         return frame, sdtypes | {
             "age": "numerical",
@@ -109,7 +133,9 @@ def model_frame(
         }
     frame = pd.DataFrame(
         {
-            "profile": seed_frame[list(PROFILE_PARTS)].agg("|".join, axis=1)
+            "profile": seed_frame.assign(age_cell=_age_cell(seed_frame["age"]))[list(PROFILE_PARTS)].agg(
+                "|".join, axis=1
+            )
             + "|"
             + seed_frame["household_size"].astype(str),
             "age_position": _age_position(seed_frame, _position_rng(seed)),
@@ -130,13 +156,18 @@ def from_model_frame(sampled: pd.DataFrame, state: str) -> pd.DataFrame:
     if "profile" not in sampled:
         frame = sampled.copy()
         frame["age"] = frame["age"].round().clip(18, population.OLDEST_AGE).astype(int)
+        # Structural rule: no degree before the age it can be held (a bachelor's from 21).
+        education = pd.Categorical(frame["education"], categories=census.EDUCATION).codes
+        frame["age"] = np.maximum(frame["age"], population.youngest_age(np.maximum(education, 0)))
         frame["household_income"] = frame["household_income"].round().clip(0, None).astype(np.int64)
         frame["household_size"] = frame["household_size"].round().clip(1, None).astype(int)
         return population.add_derived_columns(frame)
     parts = sampled["profile"].str.split("|", expand=True)
     parts.columns = [*PROFILE_PARTS, "household_size"]
-    frame = parts.drop(columns=["age_group", "income_bracket"]).assign(
-        age=_age_from_position(sampled["age_position"].to_numpy(float), parts["age_group"], state),
+    frame = parts.drop(columns=["age_cell", "income_bracket"]).assign(
+        age=_age_from_position(
+            sampled["age_position"].to_numpy(float), parts["age_cell"], parts["education"]
+        ),
         household_income=_income_from_position(
             sampled["income_position"].to_numpy(float), parts["income_bracket"]
         ),

@@ -37,16 +37,37 @@ from utils.census import tables as census
 from utils.census.ipf import Constraint, IPFResult, integerise, ipf
 from utils.census.tables import AGE_CELLS
 from utils.core import seeding
-from utils.core.schema import EDUCATION, GENDERS, HOUSEHOLD_SIZES, INCOME_BRACKETS, MARITAL, RACES
+from utils.core.schema import (
+    CHILDREN_IN_HOUSEHOLD,
+    EDUCATION,
+    EMPLOYMENT_STATUS,
+    GENDERS,
+    HOME_OWNERSHIP,
+    HOUSEHOLD_LANGUAGE,
+    HOUSEHOLD_SIZES,
+    INCOME_BRACKETS,
+    MARITAL,
+    RACES,
+)
 
 AXES = ("age_cell", "gender", "race_ethnicity", "education", "marital_status", "income_bracket", "size")
 AGE, SEX, RACE, EDU, MARITAL_AXIS, INCOME, SIZE = range(len(AXES))
 SHAPE = (len(AGE_CELLS), len(GENDERS), len(RACES), len(EDUCATION), len(MARITAL), len(INCOME_BRACKETS), 4)
 
-# Education of 18–19 and 20–24 year-olds (no state table): approximate national ACS 2018 shares.
+# Education of 18–19 against 20–24 year-olds (B15001 has one 18–24 bracket): approximate national
+# ACS 2018 shares, used as the prior's ratio between the two cells. Structural: no bachelor's or
+# graduate degree at 18–19 (nor at 20, see EDUCATION_AGE_WEIGHTS).
 YOUNG_EDUCATION = {
-    (18, 19): (0.22, 0.40, 0.35, 0.02, 0.01, 0.0),
+    (18, 19): (0.22, 0.40, 0.35, 0.03, 0.0, 0.0),
     (20, 24): (0.10, 0.27, 0.39, 0.07, 0.16, 0.01),
+}
+# Structural rule for the ages inside a cell: a degree holder of a young cell is spread over these
+# ages only, with these weights (an associate's degree from 19, a bachelor's from 21 rising to 24, a
+# graduate degree from 22). Every other (cell, education) spreads as AGE_IN_CELL.
+EDUCATION_AGE_WEIGHTS = {
+    ((18, 19), "associates"): {19: 1.0},
+    ((20, 24), "bachelors"): {21: 1.0, 22: 2.0, 23: 3.0, 24: 4.0},
+    ((20, 24), "graduate_or_professional"): {22: 1.0, 23: 2.0, 24: 3.0},
 }
 # Among households of 4 or more persons, the shares of 4, 5, 6 and 7 persons (ACS 2018, US).
 LARGE_HOUSEHOLD_SHARES = {4: 0.576, 5: 0.26, 6: 0.1, 7: 0.064}
@@ -54,6 +75,8 @@ TOP_INCOME_PARETO_ALPHA = 2.2  # tail of the open 200000+ bracket
 TOP_INCOME_CAP = 5_000_000
 OLDEST_AGE = 99
 OLDEST_CELL_STAY = 0.8  # the open 85+ cell thins out with age: each year holds 0.8 of the one before
+ATTRIBUTE_COLUMNS = ("home_ownership", "employment_status", "children_in_household", "household_language")
+AGE_CELL_LABELS = tuple(f"{low}-{high}" if high is not None else f"{low}+" for low, high in AGE_CELLS)
 
 
 def _axis_shape(axis: int, values) -> np.ndarray:
@@ -69,7 +92,8 @@ def prior() -> np.ndarray:
     - income and education, and income and household size, are mildly associated
       (``exp(0.05 · income step · education step)`` and ``exp(0.06 · income step · size step)``,
       steps centred): the census tables fix the margins, these only tilt the joint;
-    - 18–24 year-olds get the national education shares of :data:`YOUNG_EDUCATION`.
+    - 18–19 and 20–24 year-olds get the national education shares of :data:`YOUNG_EDUCATION` (B15001
+      fixes their 18–24 total; no degree above an associate's at 18–19).
     """
     joint = np.ones(SHAPE)
     married_alone = np.ones((len(MARITAL), 4))
@@ -89,11 +113,16 @@ def prior() -> np.ndarray:
 def constraints(tables: census.StateTables) -> list[Constraint]:
     """The IPF targets of one state (see the module table)."""
     headship = _axis_shape(AGE, tables.headship[census.band_of_cell()])
-    over_25 = _axis_shape(AGE, [1.0 if low >= 25 else 0.0 for low, _ in AGE_CELLS])
     return [
         Constraint("age_sex_race", (AGE, SEX, RACE), tables.race_sex_age.transpose(2, 1, 0)),
         Constraint("marital_sex_age", (AGE, SEX, MARITAL_AXIS), tables.marital_sex_age.transpose(2, 0, 1)),
-        Constraint("education_sex", (SEX, EDU), tables.education_sex, weight=over_25),
+        Constraint(
+            "education_sex_age",
+            (AGE, SEX, EDU),
+            tables.education_sex_age,
+            groups={AGE: census.bands_of_cells(census.EDUCATION_AGE_BANDS)},
+            given=(0, 1),
+        ),
         Constraint(
             "income_by_householder_age",
             (AGE, INCOME),
@@ -117,26 +146,55 @@ class SeedSample:
 
     frame: pd.DataFrame
     fit: IPFResult
+    attributes: dict[str, Attribute]
 
 
 def _age_in_cell() -> np.ndarray:
     """P(age | age cell), shape (cells, :data:`OLDEST_AGE` + 1).
 
-    Uniform inside a closed cell; the open 85+ cell thins out geometrically (:data:`OLDEST_CELL_STAY`),
-    the rest of its tail lumped at :data:`OLDEST_AGE`.
+    Uniform inside a closed cell; the open 85+ cell thins out geometrically (:data:`OLDEST_CELL_STAY`)
+    up to :data:`OLDEST_AGE`, renormalised (a truncated geometric: no lump at the oldest age).
     """
     shares = np.zeros((len(AGE_CELLS), OLDEST_AGE + 1))
     for index, (low, high) in enumerate(AGE_CELLS):
         if high is not None:
             shares[index, low : high + 1] = 1 / (high - low + 1)
             continue
-        years = np.arange(OLDEST_AGE - low)
-        shares[index, low:OLDEST_AGE] = (1 - OLDEST_CELL_STAY) * OLDEST_CELL_STAY**years
-        shares[index, OLDEST_AGE] = OLDEST_CELL_STAY ** (OLDEST_AGE - low)
+        tail = OLDEST_CELL_STAY ** np.arange(OLDEST_AGE - low + 1)
+        shares[index, low:] = tail / tail.sum()
     return shares
 
 
 AGE_IN_CELL = _age_in_cell()
+
+
+def _age_rows() -> tuple[np.ndarray, np.ndarray]:
+    """P(age | age cell, education): the rows of :data:`AGE_IN_CELL`, then one row per
+    :data:`EDUCATION_AGE_WEIGHTS` entry; and the row of each (cell, education), shape (cells, levels)."""
+    rows = [*AGE_IN_CELL]
+    row_of = np.repeat(np.arange(len(AGE_CELLS))[:, None], len(EDUCATION), axis=1)
+    for (cell, level), weights in EDUCATION_AGE_WEIGHTS.items():
+        row = np.zeros(OLDEST_AGE + 1)
+        row[list(weights)] = list(weights.values())
+        row_of[AGE_CELLS.index(cell), EDUCATION.index(level)] = len(rows)
+        rows.append(row / row.sum())
+    return np.array(rows), row_of
+
+
+AGE_ROWS, _AGE_ROW_OF = _age_rows()
+
+
+def age_rows(cells: np.ndarray, education: np.ndarray) -> np.ndarray:
+    """The row of :data:`AGE_ROWS` (ages inside the cell) of each (age cell index, education index)."""
+    return _AGE_ROW_OF[np.asarray(cells), np.asarray(education)]
+
+
+def youngest_age(education: np.ndarray) -> np.ndarray:
+    """The youngest age at which each education level (index) is held (structural rule)."""
+    youngest = np.full(len(EDUCATION), 18)
+    for (_, level), weights in EDUCATION_AGE_WEIGHTS.items():
+        youngest[EDUCATION.index(level)] = max(youngest[EDUCATION.index(level)], min(weights))
+    return youngest[np.asarray(education)]
 
 
 def ages_from_quantiles(quantiles: np.ndarray, rows: np.ndarray, shares: np.ndarray) -> np.ndarray:
@@ -164,9 +222,9 @@ def age_quantiles(ages: np.ndarray, rows: np.ndarray, shares: np.ndarray, rng: n
     return np.clip(quantiles, 0, np.nextafter(1, 0))
 
 
-def _ages(cells: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """An age inside each age cell index, drawn from :data:`AGE_IN_CELL`."""
-    return ages_from_quantiles(rng.random(len(cells)), cells, AGE_IN_CELL)
+def _ages(cells: np.ndarray, education: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """An age inside each age cell index, drawn from :data:`AGE_ROWS` (by cell and education)."""
+    return ages_from_quantiles(rng.random(len(cells)), age_rows(cells, education), AGE_ROWS)
 
 
 def age_given_group(state: str) -> np.ndarray:
@@ -227,6 +285,155 @@ def household_sizes(size_index: np.ndarray, rng: np.random.Generator) -> np.ndar
     return sizes
 
 
+# --- Attributes fitted on top of the joint -----------------------------------------------------------
+#
+# Four more attributes would multiply the joint's 400,000 cells by 60. Each is fitted instead as its
+# own small IPF: a joint of the attribute with the main joint's axes it depends on (its *links*),
+# raked to the main joint's margin on those links (kept exactly) and to the attribute's census table,
+# from a prior that carries the documented assumptions where no table links them. Each seed row then
+# draws the attribute from P(attribute | its links), stratified inside each link cell.
+
+# Share of adults living with own children under 18 by age cell (prior shape only, approximate: the
+# B09002-derived table fixes the level by sex and marital status).
+PARENT_BY_AGE = (0.03, 0.12, 0.3, 0.5, 0.6, 0.58, 0.45, 0.25, 0.1, 0.04, 0.015, 0.005, 0.002)
+PARENT_BY_SIZE = (0.0, 0.5, 1.0, 2.0)  # odds factor by household size 1, 2, 3, 4+ (a parent is not alone)
+# Household language by race/ethnicity (prior only, approximate national shares; C16002 fixes the
+# state's margin): rows RACES, columns HOUSEHOLD_LANGUAGE.
+LANGUAGE_BY_RACE = {
+    "hispanic_any_race": (0.27, 0.70, 0.01, 0.005, 0.015),
+    "white_nh": (0.93, 0.01, 0.05, 0.002, 0.008),
+    "black_nh": (0.92, 0.01, 0.02, 0.002, 0.048),
+    "aian_nh": (0.85, 0.02, 0.01, 0.005, 0.115),
+    "asian_nh": (0.25, 0.005, 0.15, 0.58, 0.015),
+    "nhpi_nh": (0.55, 0.01, 0.01, 0.42, 0.01),
+    "other_nh": (0.60, 0.15, 0.10, 0.05, 0.10),
+    "two_or_more_nh": (0.85, 0.05, 0.04, 0.03, 0.03),
+}
+
+
+@dataclass(frozen=True)
+class Attribute:
+    """An attribute fitted on top of the joint: P(value | links) and the small IPF it came from."""
+
+    name: str
+    values: tuple[str, ...]
+    links: tuple[int, ...]  # axes of the main joint it depends on, in this order
+    conditional: np.ndarray  # shape (*link sizes, len(values)), sums to 1 over the last axis
+    fit: IPFResult
+
+
+def _link_shape(links, *last) -> list[int]:
+    return [SHAPE[axis] for axis in links] + list(last)
+
+
+def _on(position: int, ndim: int, values) -> np.ndarray:
+    """``values`` laid along axis ``position`` of an ``ndim``-dimensional array."""
+    shape = [1] * ndim
+    shape[position] = len(values)
+    return np.asarray(values, dtype=float).reshape(shape)
+
+
+def _attribute(name, values, links, joint, prior, targets, tol=1e-8) -> Attribute:
+    others = tuple(axis for axis in range(joint.ndim) if axis not in links)
+    base = np.transpose(joint.sum(axis=others), np.argsort(np.argsort(links)))
+    fit = ipf(
+        prior * base[..., None], [Constraint("links", tuple(range(len(links))), base), *targets], tol=tol
+    )
+    total = fit.joint.sum(axis=-1, keepdims=True)
+    fallback = prior / prior.sum(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conditional = np.where(total > 0, fit.joint / total, fallback)
+    return Attribute(name, values, tuple(links), conditional, fit)
+
+
+def fit_attributes(tables: census.StateTables, joint: np.ndarray) -> dict[str, Attribute]:
+    """The four attributes of a state given its fitted joint (each its own IPF; see the module table)."""
+    headship = tables.headship[census.band_of_cell()]
+    income_step = np.arange(len(INCOME_BRACKETS)) - (len(INCOME_BRACKETS) - 1) / 2
+    education_step = np.arange(len(EDUCATION)) - (len(EDUCATION) - 1) / 2
+    married = np.array([status == "married_not_separated" for status in MARITAL], dtype=float)
+    out = {}
+
+    # Employment (B23001 sex × age): within each age band and sex; employment rises with education
+    # and household income, unemployment falls with them (prior tilts, in odds against not in the
+    # labour force).
+    links = (AGE, SEX, EDU, INCOME)
+    prior = np.ones(_link_shape(links, len(EMPLOYMENT_STATUS)))
+    prior[..., 0] *= np.exp(0.15 * _on(2, 4, education_step) + 0.05 * _on(3, 4, income_step))
+    prior[..., 1] *= np.exp(-0.1 * _on(2, 4, education_step) - 0.05 * _on(3, 4, income_step))
+    target = Constraint(
+        "employment_sex_age",
+        (0, 1, 4),
+        tables.employment_sex_age,
+        groups={0: census.bands_of_cells(census.EMPLOYMENT_AGE_BANDS)},
+        given=(0, 1),
+    )
+    out["employment_status"] = _attribute(
+        "employment_status", EMPLOYMENT_STATUS, links, joint, prior, [target]
+    )
+
+    # Home ownership (B25007 tenure by age of householder, households): within each householder age
+    # band; owners' odds rise with income (exp(0.12) a bracket) and are twice as high when married.
+    links = (AGE, MARITAL_AXIS, INCOME)
+    prior = np.ones(_link_shape(links, len(HOME_OWNERSHIP)))
+    prior[..., 0] *= np.exp(0.12 * _on(2, 3, income_step)) * (1 + _on(1, 3, married))
+    target = Constraint(
+        "tenure_by_householder_age",
+        (0, 3),
+        tables.tenure_age,
+        weight=_on(0, 4, headship),
+        groups={0: census.bands_of_cells(census.TENURE_AGE_BANDS)},
+        given=(0,),
+    )
+    out["home_ownership"] = _attribute("home_ownership", HOME_OWNERSHIP, links, joint, prior, [target])
+
+    # Own children under 18 (B09002-derived parents by sex and marital status, adults): the age
+    # shape of parenthood and household size only through the prior (PARENT_BY_AGE, PARENT_BY_SIZE;
+    # a married parent in a household of two is rare: 0.1).
+    links = (AGE, SEX, MARITAL_AXIS, SIZE)
+    prior = np.ones(_link_shape(links, len(CHILDREN_IN_HOUSEHOLD)))
+    odds = np.array(PARENT_BY_AGE) / (1 - np.array(PARENT_BY_AGE))
+    married_pair = 1 - 0.9 * _on(2, 4, married) * _on(3, 4, [0, 1, 0, 0])
+    prior[..., 1] = _on(0, 4, odds) * _on(3, 4, PARENT_BY_SIZE) * married_pair
+    target = Constraint(
+        "children_by_sex_marital",
+        (1, 2, 4),
+        tables.children_sex_married,
+        groups={2: married.astype(int)},
+        given=(0, 1),
+    )
+    out["children_in_household"] = _attribute(
+        "children_in_household", CHILDREN_IN_HOUSEHOLD, links, joint, prior, [target]
+    )
+
+    # Household language (C16002, households): by race/ethnicity through the prior (LANGUAGE_BY_RACE).
+    links = (AGE, RACE)
+    by_race = np.array([LANGUAGE_BY_RACE[race] for race in RACES])
+    prior = np.ones(_link_shape(links, len(HOUSEHOLD_LANGUAGE))) * by_race[None]
+    target = Constraint("household_language", (2,), tables.language, weight=_on(0, 3, headship))
+    out["household_language"] = _attribute(
+        "household_language", HOUSEHOLD_LANGUAGE, links, joint, prior, [target]
+    )
+    return out
+
+
+def draw_attribute(attribute: Attribute, index: tuple[np.ndarray, ...], rng: np.random.Generator):
+    """A value of ``attribute`` for each row whose joint cell indices are ``index``, drawn from
+    P(value | links), stratified: inside each link cell, systematic sampling (one random start)."""
+    flat = np.ravel_multi_index([index[axis] for axis in attribute.links], attribute.conditional.shape[:-1])
+    cumulative = np.cumsum(attribute.conditional.reshape(-1, len(attribute.values)), axis=1)
+    rows = len(flat)
+    order = np.lexsort((rng.random(rows), flat))
+    ordered = flat[order]
+    rank = np.arange(rows) - np.searchsorted(ordered, ordered, side="left")
+    size = np.bincount(flat, minlength=cumulative.shape[0])[ordered]
+    start = rng.random(cumulative.shape[0])[ordered]
+    points = np.empty(rows)
+    points[order] = (rank + start) / size
+    chosen = (cumulative[flat] * (1 + 1e-12) <= points[:, None]).sum(axis=1)
+    return np.array(attribute.values)[np.minimum(chosen, len(attribute.values) - 1)]
+
+
 def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     """``rows`` adults of ``state`` drawn from its IPF joint (same state, rows, seed: same rows).
 
@@ -235,6 +442,8 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     urban_rural, plus the derived age_group and income_bracket.
     """
     fit = fit_joint(state)
+    tables = census.state_tables(state)
+    attributes = fit_attributes(tables, fit.joint)
     rng = seeding.generator(seed, "demographics", partition=state, purpose="census_seed")
     counts = integerise(fit.joint, rows, rng)
     cells = np.repeat(np.arange(counts.size), counts.ravel())
@@ -242,19 +451,20 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     index = np.unravel_index(cells, SHAPE)
     frame = pd.DataFrame(
         {
-            "age": _ages(index[AGE], rng),
+            "age": _ages(index[AGE], index[EDU], rng),
             "gender": np.array(GENDERS)[index[SEX]],
             "race_ethnicity": np.array(RACES)[index[RACE]],
             "education": np.array(EDUCATION)[index[EDU]],
             "marital_status": np.array(MARITAL)[index[MARITAL_AXIS]],
             "household_income": incomes(index[INCOME], rng),
             "household_size": household_sizes(index[SIZE], rng),
-            "urban_rural": np.where(
-                rng.random(rows) < census.state_tables(state).urban_share, "urban", "rural"
-            ),
+            "urban_rural": np.where(rng.random(rows) < tables.urban_share, "urban", "rural"),
         }
     )
-    return SeedSample(frame=add_derived_columns(frame), fit=fit)
+    attribute_rng = seeding.generator(seed, "demographics", partition=state, purpose="census_attributes")
+    for name, attribute in attributes.items():
+        frame[name] = draw_attribute(attribute, index, attribute_rng)
+    return SeedSample(frame=add_derived_columns(frame), fit=fit, attributes=attributes)
 
 
 def age_group(ages: pd.Series) -> pd.Series:
@@ -317,12 +527,21 @@ def census_comparison(frame: pd.DataFrame, state: str) -> dict[str, dict[str, fl
     """TVD between ``frame`` (one state's demographics) and the census, per marginal and cross-tab.
 
     Returns ``{"marginals": {column: tvd}, "crosstabs": {name: tvd}}``. Each census table is compared
-    in its own universe: persons 18+, persons 25+ for education, households (adults weighted by
-    :func:`household_weight`, household size top-coded at 4+) for income and household size. Income by
-    race compares the income distribution within each race (the race mix is the race marginal's job).
+    in its own universe: persons 18+, persons 25+ for education (B15002), households (adults weighted
+    by :func:`household_weight`, household size top-coded at 4+) for income, household size, home
+    ownership and household language. Income by race compares the income distribution within each
+    race (the race mix is the race marginal's job); likewise employment within each sex and B23001 age
+    band (its 16–19 band stands for 18–19) and tenure within each householder age band (B25007): the
+    age mix is the age marginal's job. The employment marginal is the census rates of each sex and
+    band on the census (B01001) adults.
     """
     tables = census.state_tables(state)
+    cells = census.age_cell_of(frame["age"].to_numpy())
     frame = frame.assign(
+        education_band=census.bands_of_cells(census.EDUCATION_AGE_BANDS)[cells],
+        employment_band=census.bands_of_cells(census.EMPLOYMENT_AGE_BANDS)[cells],
+        tenure_band=census.bands_of_cells(census.TENURE_AGE_BANDS)[cells],
+        married=np.where(frame["marital_status"] == "married_not_separated", "married", "not_married"),
         age_group=age_group(frame["age"]),
         income_bracket=income_bracket(frame["household_income"]),
         size=np.where(frame["household_size"] >= 4, "4+", frame["household_size"].astype(str)),
@@ -344,6 +563,14 @@ def census_comparison(frame: pd.DataFrame, state: str) -> dict[str, dict[str, fl
         "size": HOUSEHOLD_SIZES,
         "urban_rural": census.URBAN_RURAL,
         "householder_band": census.HOUSEHOLDER_BANDS,
+        "education_band": range(len(census.EDUCATION_AGE_BANDS)),
+        "employment_band": range(len(census.EMPLOYMENT_AGE_BANDS)),
+        "tenure_band": range(len(census.TENURE_AGE_BANDS)),
+        "married": ("not_married", "married"),
+        "home_ownership": HOME_OWNERSHIP,
+        "employment_status": EMPLOYMENT_STATUS,
+        "children_in_household": CHILDREN_IN_HOUSEHOLD,
+        "household_language": HOUSEHOLD_LANGUAGE,
     }
 
     def pick(*names: str) -> dict[str, tuple]:
@@ -363,6 +590,25 @@ def census_comparison(frame: pd.DataFrame, state: str) -> dict[str, dict[str, fl
             _share(frame, pick("urban_rural")), np.array([tables.urban_share, 1 - tables.urban_share])
         ),
     }
+    employment_rates = tables.employment_sex_age / tables.employment_sex_age.sum(axis=2, keepdims=True)
+    adults_by_band = np.zeros((len(census.EMPLOYMENT_AGE_BANDS), 2))
+    np.add.at(adults_by_band, census.bands_of_cells(census.EMPLOYMENT_AGE_BANDS), tables.age_sex)
+    if set(ATTRIBUTE_COLUMNS) <= set(frame.columns):
+        marginals |= {
+            "home_ownership": _tvd(
+                _share(frame, pick("home_ownership"), households), tables.tenure_age.sum(0)
+            ),
+            "employment_status": _tvd(
+                _share(frame, pick("employment_status")),
+                (employment_rates * adults_by_band[..., None]).sum((0, 1)),
+            ),
+            "children_in_household": _tvd(
+                _share(frame, pick("children_in_household")), tables.children_sex_married.sum(axis=(0, 1))
+            ),
+            "household_language": _tvd(
+                _share(frame, pick("household_language"), households), tables.language
+            ),
+        }
     # Income by race: the census income distribution within each race, on the synthetic race mix.
     by_race = _share(frame, pick("race_ethnicity", "income_bracket"), households)
     within_race = tables.income_race / tables.income_race.sum(axis=1, keepdims=True)
@@ -374,5 +620,21 @@ def census_comparison(frame: pd.DataFrame, state: str) -> dict[str, dict[str, fl
         "education_by_sex": _tvd(_share(adults_25, pick("gender", "education")), tables.education_sex),
         "marital_by_sex_age": _tvd(_share(frame, pick("gender", "marital_status", "age_group")), marital),
         "age_by_sex_race": _tvd(_share(frame, pick("race_ethnicity", "gender", "age_group")), age_sex_race),
+        "education_by_sex_age": _tvd(
+            _share(frame, pick("education_band", "gender", "education")), tables.education_sex_age
+        ),
     }
+    if set(ATTRIBUTE_COLUMNS) <= set(frame.columns):
+        by_band = _share(frame, pick("employment_band", "gender", "employment_status"))
+        by_tenure_band = _share(frame, pick("tenure_band", "home_ownership"), households)
+        tenure_rates = tables.tenure_age / tables.tenure_age.sum(axis=1, keepdims=True)
+        crosstabs |= {
+            "employment_by_sex_age": _tvd(by_band, employment_rates * by_band.sum(axis=2, keepdims=True)),
+            "tenure_by_householder_age": _tvd(
+                by_tenure_band, tenure_rates * by_tenure_band.sum(axis=1, keepdims=True)
+            ),
+            "children_by_sex_marital": _tvd(
+                _share(frame, pick("gender", "married", "children_in_household")), tables.children_sex_married
+            ),
+        }
     return {"marginals": marginals, "crosstabs": crosstabs}

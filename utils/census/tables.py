@@ -37,8 +37,12 @@ import constants
 from utils.core.cli import UserError
 from utils.core.schema import (  # noqa: F401  (re-exported: the census contract's codes)
     AGE_GROUPS,
+    CHILDREN_IN_HOUSEHOLD,
     EDUCATION,
+    EMPLOYMENT_STATUS,
     GENDERS,
+    HOME_OWNERSHIP,
+    HOUSEHOLD_LANGUAGE,
     HOUSEHOLD_SIZES,
     INCOME_BRACKETS,
     MARITAL,
@@ -84,6 +88,39 @@ RACE_AGE_CELLS = (
     (75, 84),
     (85, None),
 )
+
+# Age brackets of the tables fitted on top of the 13 cells (each a union of whole cells).
+EDUCATION_AGE_BANDS = ((18, 24), (25, 34), (35, 44), (45, 64), (65, None))  # B15001
+# B23001 publishes 16-19 (18-19 take its rates), 20-21 and 22-24 (summed), 60-61 and 62-64, 65-69 and 70-74.
+EMPLOYMENT_AGE_BANDS = (
+    (16, 19),
+    (20, 24),
+    (25, 29),
+    (30, 34),
+    (35, 44),
+    (45, 54),
+    (55, 59),
+    (60, 64),
+    (65, 74),
+    (75, None),
+)
+TENURE_AGE_BANDS = (  # B25007, age of householder (15-24: householders under 18 are negligible)
+    (15, 24),
+    (25, 34),
+    (35, 44),
+    (45, 54),
+    (55, 59),
+    (60, 64),
+    (65, 74),
+    (75, 84),
+    (85, None),
+)
+# B09002 counts children, not adults. Children per family that has own children under 18 turn it into
+# parents (assumption, about the national ACS/CPS 2018 averages; the level of ``with_children``
+# scales inversely with them): a married-couple family has two parents, a single-parent family one.
+CHILDREN_PER_MARRIED_FAMILY = 1.9
+CHILDREN_PER_SINGLE_PARENT_FAMILY = 1.7
+INTERNET_AGE_BANDS = ((0, 17), (18, 64), (65, None))  # B28005
 
 # Race letters of the B01001x / B19001x iterations, and B03002 rows used to scale them to non-Hispanic.
 RACE_LETTERS = {
@@ -271,6 +308,11 @@ class StateTables:
     income: np.ndarray  # (16,), households (B19001)
     household_size: np.ndarray  # (4,), households (S2501)
     urban_share: float  # 2010 Census
+    education_sex_age: np.ndarray  # (5 EDUCATION_AGE_BANDS, 2 sexes, 6 levels), persons 18+ (B15001)
+    employment_sex_age: np.ndarray  # (10 EMPLOYMENT_AGE_BANDS, 2 sexes, 3 statuses), persons 16+ (B23001)
+    tenure_age: np.ndarray  # (9 TENURE_AGE_BANDS, 2 tenures), households (B25007)
+    children_sex_married: np.ndarray  # (2 sexes, 2: not married / married, 2), adults (B09002, derived)
+    language: np.ndarray  # (5 languages,), households (C16002)
 
     @property
     def headship(self) -> np.ndarray:
@@ -289,6 +331,32 @@ def group_of_cell() -> np.ndarray:
     """Contract age group (:data:`AGE_GROUPS`) of each age cell."""
     edges = [25, 35, 45, 55, 65, 75]
     return np.array([sum(low >= edge for edge in edges) for low, _ in AGE_CELLS])
+
+
+def bands_of_cells(bands) -> np.ndarray:
+    """Index of the band (``(first, last or None)`` tuples) that contains each of :data:`AGE_CELLS`.
+
+    A band may start below 18 (B23001's 16-19, B25007's 15-24): the cells hold its adult part.
+    """
+    out = []
+    for low, high in AGE_CELLS:
+        for index, (first, last) in enumerate(bands):
+            if first <= low and (last is None or (high is not None and high <= last)):
+                out.append(index)
+                break
+        else:
+            raise ValueError(f"age cell {(low, high)} is not inside one band of {bands}")
+    return np.array(out)
+
+
+def _band_index(row, bands) -> int:
+    last = None if pd.isna(row.age_max) else int(row.age_max)
+    found = [
+        i
+        for i, (first, high) in enumerate(bands)
+        if first <= int(row.age_min) and (high is None or (last is not None and last <= high))
+    ]
+    return found[0]
 
 
 def _age_sex(state: str) -> np.ndarray:
@@ -411,11 +479,104 @@ def _state_rows(name: str, state: str) -> pd.DataFrame:
     return _derived(name)[state]
 
 
+def _education_sex_age(state: str) -> np.ndarray:
+    counts = np.zeros((len(EDUCATION_AGE_BANDS), 2, len(EDUCATION)))
+    for row in _state_rows("state_education_sex_age_acs2018.csv", state).itertuples():
+        band = _band_index(row, EDUCATION_AGE_BANDS)
+        counts[band, GENDERS.index(row.sex), EDUCATION.index(row.education)] += row.persons_18plus
+    return counts
+
+
+def _employment_sex_age(state: str) -> np.ndarray:
+    counts = np.zeros((len(EMPLOYMENT_AGE_BANDS), 2, len(EMPLOYMENT_STATUS)))
+    for row in _state_rows("state_employment_sex_age_acs2018.csv", state).itertuples():
+        band = _band_index(row, EMPLOYMENT_AGE_BANDS)
+        status = EMPLOYMENT_STATUS.index(row.employment_status)
+        counts[band, GENDERS.index(row.sex), status] += row.persons_16plus
+    return counts
+
+
+def _tenure_age(state: str) -> np.ndarray:
+    counts = np.zeros((len(TENURE_AGE_BANDS), len(HOME_OWNERSHIP)))
+    for row in _state_rows("state_tenure_householder_age_acs2018.csv", state).itertuples():
+        counts[_band_index(row, TENURE_AGE_BANDS), HOME_OWNERSHIP.index(row.tenure)] += row.households
+    return counts
+
+
+def parents_with_children(state: str) -> np.ndarray:
+    """Adults living with own children under 18, by sex and married (spouse present) or not.
+
+    B09002 counts own children under 18 by family type. Families with own children =
+    children / children per such family (:data:`CHILDREN_PER_MARRIED_FAMILY`,
+    :data:`CHILDREN_PER_SINGLE_PARENT_FAMILY`); a married-couple family counts one father and one
+    mother, both married; a male (female) householder with no spouse present counts one unmarried father
+    (mother). Shape (2 sexes, 2: not married / married). Parents who are not the householder or spouse
+    (a young mother in her parents' home) are not counted: B09002 sees their children as grandchildren.
+    """
+    children = _state_rows("state_own_children_acs2018.csv", state)
+    by_type = children.groupby("family_type")["own_children_under_18"].sum()
+    couples = by_type["married_couple"] / CHILDREN_PER_MARRIED_FAMILY
+    fathers = by_type["male_householder_no_spouse"] / CHILDREN_PER_SINGLE_PARENT_FAMILY
+    mothers = by_type["female_householder_no_spouse"] / CHILDREN_PER_SINGLE_PARENT_FAMILY
+    return np.array([[fathers, couples], [mothers, couples]])
+
+
+def _children_sex_married(state: str, marital_sex_age: np.ndarray) -> np.ndarray:
+    """(2 sexes, 2: not married / married, 2: no_children / with_children) adults 18+ (see
+    :func:`parents_with_children`); the adults per sex and marital status are B12002's."""
+    married = MARITAL.index("married_not_separated")
+    adults = marital_sex_age.sum(axis=2)
+    totals = np.stack([adults.sum(axis=1) - adults[:, married], adults[:, married]], axis=1)
+    parents = np.minimum(parents_with_children(state), totals)
+    return np.stack([totals - parents, parents], axis=2)
+
+
+def _language(state: str) -> np.ndarray:
+    rows = _state_rows("state_household_language_acs2018.csv", state).set_index("household_language")
+    return rows.loc[list(HOUSEHOLD_LANGUAGE), "households"].to_numpy(float)
+
+
+def internet_by_age(states=None) -> pd.DataFrame:
+    """Internet subscriptions by age (B28005, population in households), per state and age bracket.
+
+    One row per state and age bracket (``0-17``, ``18-64``, ``65+``): ``persons``, ``broadband_share``
+    (has a computer and a broadband subscription of any type: cable, fiber, DSL, cellular data plan,
+    satellite...), ``any_internet_share`` (broadband or dial-up alone), ``computer_share`` (has a
+    computer), ``no_internet_share`` (1 - any_internet_share). B28005 does not split broadband by type,
+    so there is no smartphone-only / cellular-only share in it (that would need B28002/B28008, which
+    are not in the data). ``states``: abbreviations (default: the 51).
+    """
+    frame = pd.read_csv(CENSUS_DIR / "state_internet_age_acs2018.csv", dtype={"state_fips": str})
+    wanted = all_states() if states is None else [check_state(state) for state in states]
+    frame = frame[frame["state_abbr"].isin(wanted)]
+    wide = frame.pivot_table(
+        index=["state_abbr", "age_bracket", "age_min"],
+        columns="computer_internet",
+        values="persons_in_households",
+        aggfunc="sum",
+    )
+    persons = wide.sum(axis=1)
+    out = pd.DataFrame(
+        {
+            "persons": persons,
+            "broadband_share": wide["computer_broadband"] / persons,
+            "any_internet_share": (wide["computer_broadband"] + wide["computer_dialup_only"]) / persons,
+            "computer_share": (persons - wide["no_computer"]) / persons,
+        }
+    )
+    out["no_internet_share"] = 1 - out["any_internet_share"]
+    out = out.reset_index().rename(columns={"state_abbr": "state"})
+    order = {state: index for index, state in enumerate(wanted)}
+    out = out.sort_values(["state", "age_min"], key=lambda c: c.map(order) if c.name == "state" else c)
+    return out.drop(columns="age_min").reset_index(drop=True)
+
+
 @cache
 def state_tables(state: str) -> StateTables:
     """All census tables of ``state`` (checked: unknown -> UserError)."""
     state = check_state(state)
     age_sex = _age_sex(state)
+    marital_sex_age = _marital_sex_age(state)
     income = _state_rows("state_household_income_acs2018.csv", state)
     size = _state_rows("state_household_size_acs2018.csv", state)
     urban = _state_rows("state_urban_rural_census2010.csv", state)
@@ -424,7 +585,7 @@ def state_tables(state: str) -> StateTables:
         age_sex=age_sex,
         race_sex_age=_race_sex_age(state, age_sex),
         education_sex=_education_sex(state),
-        marital_sex_age=_marital_sex_age(state),
+        marital_sex_age=marital_sex_age,
         income_band=_income_band(state),
         income_race=_income_race(state),
         income=income.set_index("income_bracket_usd2018")
@@ -434,4 +595,9 @@ def state_tables(state: str) -> StateTables:
         .loc[list(HOUSEHOLD_SIZES), "households"]
         .to_numpy(float),
         urban_share=float(urban["urban_share"].iloc[0]),
+        education_sex_age=_education_sex_age(state),
+        employment_sex_age=_employment_sex_age(state),
+        tenure_age=_tenure_age(state),
+        children_sex_married=_children_sex_married(state, marital_sex_age),
+        language=_language(state),
     )

@@ -67,6 +67,16 @@ INCOME_BRACKETS = (
 )
 HOUSEHOLD_SIZES = ("1", "2", "3", "4+")
 URBAN_RURAL = ("urban", "rural")
+HOME_OWNERSHIP = ("owner", "renter")  # B25007 tenure of the household
+EMPLOYMENT_STATUS = ("employed", "unemployed", "not_in_labor_force")  # B23001; armed forces -> employed
+CHILDREN_IN_HOUSEHOLD = ("no_children", "with_children")  # own children under 18 (from B09002)
+HOUSEHOLD_LANGUAGE = (  # C16002 language spoken at home by the household
+    "english_only",
+    "spanish",
+    "other_indo_european",
+    "asian_pacific_island",
+    "other",
+)
 # Preferences, campaigns, engagements, transactions.
 CHANNELS = ("email", "social", "search", "display", "tv", "direct_mail", "sms")
 DEVICES = ("mobile", "desktop", "tablet")
@@ -174,6 +184,10 @@ TABLES: dict[str, Table] = {
                 _category("income_bracket", INCOME_BRACKETS),
                 Column("household_size", "int"),
                 _category("urban_rural", URBAN_RURAL),
+                _category("home_ownership", HOME_OWNERSHIP),
+                _category("employment_status", EMPLOYMENT_STATUS),
+                _category("children_in_household", CHILDREN_IN_HOUSEHOLD),
+                _category("household_language", HOUSEHOLD_LANGUAGE),
             ),
             "customer_id",
             per_state=True,
