@@ -157,7 +157,7 @@ def wilson(successes: float, total: float, z: float = Z95) -> tuple[float, float
     denominator = 1 + z * z / total
     centre = (p + z * z / (2 * total)) / denominator
     half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / denominator
-    return max(centre - half, 0.0), min(centre + half, 1.0)
+    return max(min(centre - half, p), 0.0), min(max(centre + half, p), 1.0)  # rounding never excludes p
 
 
 @dataclass(frozen=True)
