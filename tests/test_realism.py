@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from utils.core.cli import UserError
 from validation import realism
 from validation.checks import FAIL, PASS, SKIP
 from validation.realism import Data, judge, measure_all, point, share
@@ -546,3 +547,17 @@ def test_validation_report_has_the_realism_section(small_build, tmp_path):
         "revenue by month",
     ):
         assert f"<h3>{name}</h3><img" in page
+
+
+def test_lifecycle_is_read_from_the_build_folder(tmp_path):
+    frame, why = realism.load_lifecycle(tmp_path)
+    assert frame is None and "ground_truth/lifecycle.csv" in why
+    (tmp_path / "ground_truth").mkdir()
+    (tmp_path / "ground_truth" / "lifecycle.csv").write_text(
+        "customer_id,acquired_on,churned_on\nC0,2024-01-01,\n"
+    )
+    frame, _ = realism.load_lifecycle(tmp_path)
+    assert list(frame["customer_id"]) == ["C0"] and frame["churned_on"].isna().all()
+    (tmp_path / "ground_truth" / "lifecycle.csv").write_text("")
+    with pytest.raises(UserError, match="cannot read"):
+        realism.load_lifecycle(tmp_path)

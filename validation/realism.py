@@ -68,6 +68,14 @@ MIN_CUSTOMERS = 200  # customers behind a per-customer figure (top-20 % share, f
 MIN_GAPS = 100  # inter-purchase gaps behind their median
 MIN_ROWS_PER_BIN = 100  # a profile over hours, weekdays or months: rows per bin on average
 MIN_ROWS_PER_DAY = 30  # a day-level figure (top day, a holiday's rank or ratio): rows per day on average
+MIN_SUPPORTS = {
+    "events": MIN_EVENTS,
+    "orders": MIN_ORDERS,
+    "customers": MIN_CUSTOMERS,
+    "gaps": MIN_GAPS,
+    "rows_per_bin": MIN_ROWS_PER_BIN,
+    "rows_per_day": MIN_ROWS_PER_DAY,
+}
 
 DIGITAL = ("email", "search", "display", "social", "sms")
 REMOTE = ("online", "mobile_app")
@@ -98,7 +106,10 @@ def load_lifecycle(data_dir) -> tuple[pd.DataFrame | None, str]:
     for name in LIFECYCLE_FILES:
         path = storage.join(data_dir, *name.split("/"))
         if storage.exists(path):
-            frame = storage.read_table(path)
+            try:
+                frame = storage.read_table(path)
+            except (ValueError, OSError) as error:  # empty, not CSV/Parquet (pandas' errors are ValueErrors)
+                raise UserError(f"cannot read {path}: {' '.join(str(error).split())[:200]}") from None
             missing = {"customer_id", "acquired_on", "churned_on"} - set(frame.columns)
             if missing:
                 raise UserError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
