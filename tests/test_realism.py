@@ -561,3 +561,9 @@ def test_lifecycle_is_read_from_the_build_folder(tmp_path):
     (tmp_path / "ground_truth" / "lifecycle.csv").write_text("")
     with pytest.raises(UserError, match="cannot read"):
         realism.load_lifecycle(tmp_path)
+
+
+def test_an_unknown_campaign_never_joins_another_pair():
+    rows = [("C0", "K1", "impression", "email"), ("C1", "K_unknown", "open", "email")]
+    data = dataset(n=2, engagements=events(*rows))
+    assert measured(data, "email_open_rate").value == 0

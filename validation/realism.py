@@ -326,18 +326,26 @@ class Data:
         frame = self.need("engagements")
         customer = self.customer_ids.get_indexer(_text(frame["customer_id"]))
         campaign = pd.Index(self.campaigns["campaign_id"]).get_indexer(_text(frame["campaign_id"]))
-        n_campaigns = max(len(self.campaigns), 1)
         return pd.DataFrame(
             {
                 "customer": customer,
                 "campaign": campaign,
-                "pair": customer.astype(np.int64) * n_campaigns + campaign,
+                "pair": customer.astype(np.int64) * self.pair_base + campaign + 1,
                 "event": _labels(frame["event_type"]),
                 "channel": _labels(frame["channel"]),
                 "device": _labels(frame["device"]),
                 "timestamp": pd.to_datetime(frame["timestamp"]).to_numpy(),
             }
         )
+
+    @property
+    def pair_base(self) -> int:
+        """pair = customer code x pair_base + campaign code + 1 (unknown codes, -1, never collide)."""
+        return len(self.campaigns) + 1
+
+    def pair_customer(self, pairs: np.ndarray) -> np.ndarray:
+        """The customer code of each pair."""
+        return np.floor_divide(pairs, self.pair_base)
 
     @cached_property
     def campaign_events(self) -> pd.DataFrame:
@@ -393,7 +401,7 @@ class Data:
     def year(self) -> int | None:
         """The latest calendar year the transactions cover from January through December, or None."""
         dates = self.transactions["date"]
-        if dates.empty:
+        if dates.empty or dates.isna().all():
             return None
         first, last = dates.min(), dates.max()
         for year in range(last.year, first.year - 1, -1):
@@ -521,7 +529,7 @@ def direct_mail(data: Data) -> dict[str, Measure]:
     tx = data.transactions
     known = tx[tx["customer"] >= 0]
     first = known.groupby("customer")["timestamp"].min()
-    customer = sends.index.to_numpy() // max(len(data.campaigns), 1)
+    customer = data.pair_customer(sends.index.to_numpy())
     first_buy = first.reindex(customer).to_numpy()
     house = first_buy < sends.to_numpy()  # NaT (never bought) compares False: a prospect
     return {
