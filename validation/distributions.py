@@ -36,6 +36,16 @@ CENSUS_CELLS = {
     "education_by_sex": len(census.GENDERS) * len(census.EDUCATION),
     "marital_by_sex_age": len(census.GENDERS) * len(census.MARITAL) * len(census.AGE_GROUPS),
     "age_by_sex_race": len(census.RACES) * len(census.GENDERS) * len(census.AGE_GROUPS),
+    "home_ownership": len(census.HOME_OWNERSHIP),
+    "employment_status": len(census.EMPLOYMENT_STATUS),
+    "children_in_household": len(census.CHILDREN_IN_HOUSEHOLD),
+    "household_language": len(census.HOUSEHOLD_LANGUAGE),
+    "education_by_sex_age": len(census.EDUCATION_AGE_BANDS) * len(census.GENDERS) * len(census.EDUCATION),
+    "employment_by_sex_age": len(census.EMPLOYMENT_AGE_BANDS)
+    * len(census.GENDERS)
+    * len(census.EMPLOYMENT_STATUS),
+    "tenure_by_householder_age": len(census.TENURE_AGE_BANDS) * len(census.HOME_OWNERSHIP),
+    "children_by_sex_marital": len(census.GENDERS) * 2 * len(census.CHILDREN_IN_HOUSEHOLD),
 }
 
 
@@ -124,9 +134,12 @@ def census_shares(frame: pd.DataFrame, state: str) -> dict[str, pd.DataFrame]:
         "education": (census.EDUCATION, tables.education_sex.sum(axis=0)),
         "marital_status": (census.MARITAL, tables.marital_sex_age.sum(axis=(0, 2))),
         "urban_rural": (census.URBAN_RURAL, [tables.urban_share, 1 - tables.urban_share]),
+        "children_in_household": (census.CHILDREN_IN_HOUSEHOLD, tables.children_sex_married.sum(axis=(0, 1))),
     }
     out = {}
     for column, (labels, counts) in expected.items():
+        if column not in frame:  # a table written before the column existed
+            continue
         rows = frame[frame["age"] >= 25] if column == "education" else frame
         observed = rows[column].astype(str).value_counts(normalize=True).reindex(list(labels), fill_value=0)
         reference = pd.Series(counts, index=list(labels), dtype=float)
