@@ -97,7 +97,7 @@ def test_clean_build_passes_every_check(clean_report, states):
         c for c in clean_report["checks"] if c["status"] == "fail"
     ]
     categories = {c["category"] for c in clean_report["checks"] if c["status"] != "skip"}
-    assert categories == {"distribution", "census", "correlation", "parity", "rules", "sdmetrics"}
+    assert categories == {"distribution", "census", "correlation", "parity", "rules", "realism", "sdmetrics"}
     rules = [c for c in clean_report["checks"] if c["category"] == "rules"]
     assert len(rules) >= 20 and all(c["status"] == "pass" for c in rules)
     assert _check(clean_report, "parity vs ground truth")["status"] == "pass"
