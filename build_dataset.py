@@ -149,6 +149,9 @@ def build_dataset(
     bias: Bias | None = None,
     seed_customers: int = constants.CHAIN_SEED_CUSTOMERS,
     demographic_seed_rows: int = constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
+    start: str = constants.DEFAULT_START,
+    end: str = constants.DEFAULT_END,
+    campaigns: int | None = None,
     validate: bool = True,
     progress: bool = False,
     report_dir: str | None = None,
@@ -169,6 +172,9 @@ def build_dataset(
         seed_customers=seed_customers,
         demographic_seed_rows=demographic_seed_rows,
         bias=bias or Bias(),
+        start=start,
+        end=end,
+        campaigns=campaigns,
         progress=progress,
     )
     storage.table_format("x", fmt)
@@ -251,6 +257,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
         help="rows of each state's census-seeded sample",
     )
+    stage.add_period_arguments(parser)
+    stage.add_campaigns_argument(parser)
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
     parser.add_argument(
         "--report-dir",
@@ -272,6 +280,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         bias=parse_bias(args.bias_group, args.bias_strength),
         seed_customers=args.seed_customers,
         demographic_seed_rows=args.demographic_seed_rows,
+        start=args.start,
+        end=args.end,
+        campaigns=args.campaigns,
         validate=not args.no_validation,
         progress=progress_enabled(args.quiet),
         report_dir=args.report_dir,

@@ -67,12 +67,14 @@ FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the 
 # Marginals of the chain copulas (one per stratum): truncated normals fit ~10x faster than beta.
 CHAIN_MARGINALS = "truncnorm"
 CHAIN_SEED_CUSTOMERS = 6_000  # customers in each chain stage's simulated seed sample
-CHAIN_START_DATE = "2024-01-01"  # campaigns and transactions fall in this one-year window
-CHAIN_DAYS = 366
-CUSTOMERS_PER_CAMPAIGN = 1_500  # campaigns = customers // this, clipped to [MIN_CAMPAIGNS, MAX_CAMPAIGNS]
-# At least 40 campaigns: with 12, one campaign per segment decided an age group's conversion rate
-# (a 3,000-customer build had disparate impact 0.29 for 75+); 40 give every segment several.
-MIN_CAMPAIGNS, MAX_CAMPAIGNS = 40, 400
+# The period a build covers (--start / --end, inclusive): campaigns, engagements and transactions fall in it.
+DEFAULT_START = "2024-01-01"
+DEFAULT_END = "2024-12-31"
+MAX_PERIOD_YEARS = 10
+# Campaigns a marketer runs per year (--campaigns sets the total): a plan, not a multiple of the
+# customers, so events per customer stay constant as the customers grow. 40 give every target
+# segment several campaigns (with 12, one campaign decided an age group's conversion rate).
+CAMPAIGNS_PER_YEAR = 40
 CAMPAIGN_SEED_ROWS = 400  # simulated campaigns the campaign synthesizer is fitted on
 # Marginals of the campaign copula: SDV's default beta smeared the discounts (uniform 0-0.2, or
 # 0.1-0.4 for conversion campaigns): pool KS vs seed 0.15-0.40 over seeds 1, 2, 3, 13; kernel

@@ -2,23 +2,30 @@
 
 Reads demographics and consumer preferences from ``--data-dir``, then:
 
-1. **Campaigns**: simulates a seed of campaigns (channel, objective, segment, creative, dates, budget,
-   discount with plausible links), fits the synthesizer, samples ``customers // CUSTOMERS_PER_CAMPAIGN``
-   campaigns, numbers them and enforces ``start_date <= end_date`` inside the year.
-2. **Targeting** (a rule, :func:`target`): each campaign reaches a budget-driven share of its
-   segment (email and SMS only opted-in customers). The bias knob leaves a protected group out.
-3. **Funnels**: simulates, for a sample of seed customers, each targeted pair's impressions, clicks
-   and conversions (rates depend on channel, channel preference, age, loyalty, price sensitivity
-   and discount), with a holdout that gives each campaign's true incremental lift
-   (``ground_truth.json``); fits the synthesizer on these per-pair funnel summaries, and gives every
-   real targeted pair a synthetic summary of its stratum (bias group, response propensity band,
-   channel, gender, age group).
-4. **Events**: expands the summaries into one row per event with numpy (clicks follow impressions,
-   conversions follow clicks, all inside the campaign window).
+1. **Campaigns**: simulates a seed of campaigns (channel, objective, segment, creative, dates, media
+   weight, discount), fits the synthesizer and books ``--campaigns`` of them (default
+   ``constants.CAMPAIGNS_PER_YEAR`` a year) by a plan of channels and segments, more in the fourth
+   quarter. A campaign's budget is its media plan (:data:`MEDIA`): the audience it can reach
+   (segment, opt-ins) x reach x frequency x the channel's unit cost (CPM, cost per click, per email,
+   per SMS, per mail piece), times the campaign's weight. Awareness campaigns carry no discount.
+2. **Targeting** (a rule, :func:`target`): email and SMS go to every opted-in member of the segment,
+   direct mail to a mailing list of it, paid media (search, display, social) and TV reach a share of
+   it. The bias knob leaves a protected group out.
+3. **Funnels**: simulates, for a sample of seed customers, each targeted pair's events as the channel
+   works (:func:`simulate_funnels`): email sends are delivered, opened and clicked; SMS delivered and
+   clicked; search, display and social impressions clicked at their channel's rate; TV only exposes;
+   a mail piece is answered with a code (a conversion, sometimes after a visit to its URL). Rates
+   follow the channel's published benchmarks (``data/benchmarks/marketing.csv``) and the customer
+   (preferred channel, age, loyalty, price sensitivity x discount, house list or prospect, churned).
+   The synthesizer learns these per-pair summaries; every real pair gets one of its stratum.
+4. **Events**: expands the summaries into one row per event (structural rules, :func:`expand_events`):
+   emails go out at the send hour, opens follow over hours and days, ads are served along the
+   day's online rhythm, TV in prime time, mail is delivered and answered in store hours; the
+   funnel's order holds by construction. Timestamps are the customer's local time.
 
 Usage::
 
-    python marketing.py --data-dir data --seed 42
+    python marketing.py --data-dir data --seed 42 --campaigns 60
     python marketing.py --data-dir data --seed-data my_engagements.csv --seed-campaigns my_campaigns.csv
 """
 
@@ -26,14 +33,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 import constants
-from utils.chain import stage
+from utils.chain import calendar, lifecycle, stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
+from utils.chain.segments import segment_mask
 from utils.core import schema, seeding
 from utils.core.cli import UserError, run_main
 from utils.core.schema import CHANNELS, CREATIVES, DEVICES, EVENT_TYPES, OBJECTIVES, SEGMENTS
@@ -42,69 +51,147 @@ log = logging.getLogger("marketing")
 
 CAMPAIGNS = schema.CAMPAIGNS
 ENGAGEMENTS = schema.ENGAGEMENTS
-SEGMENT_WEIGHTS = (0.4, 0.12, 0.12, 0.12, 0.12, 0.12)
 CAMPAIGN_COLUMNS = schema.TABLES[CAMPAIGNS].column_names
 EVENT_COLUMNS = schema.TABLES[ENGAGEMENTS].column_names
-# Mean extra impressions per targeted pair (each pair sees 1 + Poisson(mean), at most MAX_IMPRESSIONS).
-EXTRA_IMPRESSIONS = {
-    "email": 1.0,
-    "social": 2.0,
-    "search": 1.2,
-    "display": 2.2,
-    "tv": 1.6,
-    "direct_mail": 0.3,
+SEGMENT_WEIGHTS = (0.4, 0.12, 0.12, 0.12, 0.12, 0.12)
+CHANNEL_WEIGHTS = (0.3, 0.14, 0.14, 0.12, 0.1, 0.1, 0.1)  # in CHANNELS order: email, social, search, ...
+# Campaign starts by month (January first): more in the fourth quarter, as retail plans are.
+START_MONTH_WEIGHTS = np.array([0.07, 0.07, 0.08, 0.08, 0.08, 0.07, 0.07, 0.08, 0.08, 0.09, 0.11, 0.12])
+OBJECTIVE_MIX = {  # objective shares by channel, in OBJECTIVES order (awareness, acquisition, ...)
+    "email": (0.0, 0.0, 0.5, 0.5),
+    "sms": (0.0, 0.0, 0.6, 0.4),
+    "search": (0.0, 0.4, 0.6, 0.0),
+    "display": (0.4, 0.3, 0.3, 0.0),
+    "social": (0.3, 0.3, 0.3, 0.1),
+    "tv": (0.7, 0.3, 0.0, 0.0),
+    "direct_mail": (0.0, 0.4, 0.3, 0.3),
 }
-EXTRA_IMPRESSIONS |= {"sms": 0.6}
-MAX_IMPRESSIONS = 8
-BASE_CTR = {"email": 0.06, "social": 0.05, "search": 0.09, "display": 0.03, "tv": 0.02, "direct_mail": 0.05}
-BASE_CTR |= {"sms": 0.07}
-BASE_CVR = {"awareness": 0.12, "acquisition": 0.2, "conversion": 0.3, "retention": 0.25}
-# Age effects of the response model, mild on purpose: click-through falls by CTR_AGE_SLOPE over the
-# 60 years from 18 to 78 (relative to mid-life), conversion per click rises with brand loyalty (which
-# rises with age) by LOYALTY_EFFECT per unit of loyalty. Together they keep every age group's
-# conversion rate within the four-fifths range of the others when no bias is injected.
-PREFERRED_CHANNEL_LIFT = 2.0
+DURATION_DAYS = {  # campaign length range by channel (inclusive)
+    "email": (5, 14),
+    "sms": (3, 7),
+    "direct_mail": (21, 45),
+    "search": (14, 60),
+    "display": (14, 45),
+    "social": (14, 45),
+    "tv": (14, 42),
+}
+MIN_DURATION, MAX_DURATION = 3, 90
+
+
+@dataclass(frozen=True)
+class Media:
+    """How a channel is bought and how people respond to it.
+
+    ``reach``: share of the eligible segment a campaign reaches; ``frequency``: impressions per
+    reached customer per 30 days (paid media, TV) or sends per campaign (email, SMS, mail);
+    ``unit_cost``: cost of one impression (CPM / 1000; for search the cost per click x CTR);
+    ``ctr``: clicks per impression (email: per open; SMS: per delivered; mail: URL visits per
+    response); ``cvr``: conversions per click (mail: responses per piece, house list).
+    """
+
+    reach: float
+    frequency: float
+    unit_cost: float
+    ctr: float
+    cvr: float
+    paid: bool  # frequency grows with the flight's length
+
+
+# Calibrated on the published figures of data/benchmarks/marketing.csv (search CTR 1.7-6.6 %, CPC
+# $1.2-5.4; display CTR 0.35-0.46 %, CPM $2-5; social CTR 0.9-2.5 %, CPM $6-11; TV CPM $20-37, reach
+# 51-80 %, 3+ exposures; email open 12-23 %, click-to-open 6-14 %; SMS click 6-15 %; mail response
+# 9 % house / 4.9 % prospect). Email, SMS and mail unit costs (ESP sends, messages, print and
+# postage) are not benchmarks: they only set those campaigns' budgets.
+MEDIA = {
+    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.085, paid=False),
+    "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, cvr=0.08, paid=False),
+    "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, cvr=0.06, paid=False),
+    "search": Media(reach=0.18, frequency=3, unit_cost=2.3 * 0.035, ctr=0.035, cvr=0.045, paid=True),
+    "display": Media(reach=0.45, frequency=6, unit_cost=3.5 / 1000, ctr=0.0045, cvr=0.04, paid=True),
+    "social": Media(reach=0.4, frequency=4, unit_cost=9.0 / 1000, ctr=0.011, cvr=0.055, paid=True),
+    "tv": Media(reach=0.65, frequency=4.5, unit_cost=28.0 / 1000, ctr=0.0, cvr=0.0, paid=True),
+}
+EMAIL_OPEN_RATE = 0.21  # opens per delivered email
+EMAIL_RESEND_INDEX = 0.3  # a campaign weight (log) above this sends a reminder 3 days later
+PROSPECT_RESPONSE_FACTOR = 0.42  # mail response of prospects vs the house list (4.9 % vs 9 %, 1.6 vs 4.1 %)
+LAPSED_RESPONSE_FACTOR = 0.3  # response of customers who have churned, relative to active ones
+OBJECTIVE_CVR = {"awareness": 0.6, "acquisition": 0.9, "conversion": 1.25, "retention": 1.1}
+FREQUENCY_CAP = 40  # impressions of one campaign per customer
+PREFERRED_CHANNEL_LIFT = 1.4
 CTR_AGE_SLOPE = -0.3
 LOYALTY_EFFECT = 0.4
-BASELINE_CONVERSION = 0.01  # an unexposed customer's chance to convert anyway (times 0.5 + loyalty)
-PAIR_STRATA = ("bias_group", "propensity_band", "channel", "gender", "age_group")
-FUNNEL = ("n_impressions", "n_clicks", "n_conversions")
-TIMING = ("window_position", "click_delay_h", "conversion_delay_h")
-PROPENSITY_BANDS = 5
-# A business rule: the typical budget of a 30-day campaign by channel (the seed draws log-normal
-# budgets around it; the synthesizer learns the ratio, see campaign_model_table).
-CHANNEL_MONTHLY_BUDGET = {"tv": 250_000, "direct_mail": 60_000}
-DEFAULT_MONTHLY_BUDGET = 30_000
-CAMPAIGN_POOL_FACTOR = 5  # synthetic campaigns sampled per campaign kept, so every segment's quota fills
+DEAL_EFFECT = 1.5  # conversion lift per unit of discount x price sensitivity
+SEND_HOUR = {"email": 10, "sms": 12}
+RESEND_AFTER_DAYS = 3
+# Device of a digital event: the customer's preferred device with this probability, else the
+# channel's mix (mobile, desktop, tablet): Salesforce Shopping Index mobile 60-78 % of traffic.
+PREFERRED_DEVICE_SHARE = 0.5
+DEVICE_MIX = {
+    "email": (0.6, 0.33, 0.07),
+    "search": (0.62, 0.31, 0.07),
+    "display": (0.68, 0.25, 0.07),
+    "social": (0.85, 0.1, 0.05),
+    "sms": (1.0, 0.0, 0.0),
+    "direct_mail": (0.6, 0.33, 0.07),
+}
+CROSS_DEVICE_ORDER_SHARE = 0.25  # orders finished on a desktop after a click elsewhere
+PAIR_STRATA = ("bias_group", "channel", "weight_band", "propensity_band", "gender", "age_group")
+FUNNEL = ("n_impressions", "n_opens", "n_clicks", "n_conversions")
+TIMING = ("window_position", "open_delay_h", "click_delay_h", "conversion_delay_h")
+PROPENSITY_BANDS = 4
+CAMPAIGN_POOL_FACTOR = 5  # synthetic campaigns sampled per campaign booked, so every quota fills
+CAMPAIGN_NUMERIC = ("start_day", "duration_days", "weight", "discount_pct")
+THEMES = (  # campaign themes by start month, as a retail calendar names them
+    "New Year", "Winter Clearance", "Spring Preview", "Spring Sale", "Mother's Day", "Summer Kickoff",
+    "Summer Sale", "Back to School", "Fall Refresh", "Fall Sale", "Black Friday", "Holiday Gifts",
+)  # fmt: skip
+OBJECTIVE_NAMES = {
+    "awareness": "Brand",
+    "acquisition": "New Customer",
+    "conversion": "Offer",
+    "retention": "Loyalty",
+}
 
 
 # --- Campaigns ---------------------------------------------------------------------------------------
 
 
-def campaign_count(customers: int) -> int:
-    """How many campaigns a population of ``customers`` gets."""
-    return int(
-        np.clip(
-            customers // constants.CUSTOMERS_PER_CAMPAIGN, constants.MIN_CAMPAIGNS, constants.MAX_CAMPAIGNS
-        )
-    )
+def plan(count: int, weights: Sequence[float], names: Sequence[str]) -> np.ndarray:
+    """``count`` labels in the shares ``weights`` by largest remainder (a booking plan, not a draw).
+
+    Drawn at random, 40 campaigns once gave the middle-aged seven segment campaigns and the young one.
+    """
+    exact = np.asarray(weights) * count
+    counts = np.floor(exact).astype(int)
+    remainder_order = np.argsort(-(exact - counts), kind="stable")
+    counts[remainder_order[: count - counts.sum()]] += 1
+    return np.repeat(np.array(names, dtype=object), counts)
 
 
-def simulate_campaigns(count: int, rng: np.random.Generator) -> pd.DataFrame:
-    """Seed campaigns from rules (the campaign columns, ids and names included)."""
-    channel = rng.choice(CHANNELS, count)
-    objective = rng.choice(OBJECTIVES, count, p=(0.25, 0.25, 0.3, 0.2))
+def segment_plan(count: int) -> np.ndarray:
+    """The target segment of each of ``count`` campaigns: ``SEGMENT_WEIGHTS`` by largest remainder."""
+    return plan(count, SEGMENT_WEIGHTS, SEGMENTS)
+
+
+def simulate_campaigns(count: int, days: int, rng: np.random.Generator) -> pd.DataFrame:
+    """Seed campaigns from rules, as the synthesizer sees them (channel, dates as days, weight)."""
+    channel = rng.choice(CHANNELS, count, p=CHANNEL_WEIGHTS)
+    mix = np.array([OBJECTIVE_MIX[c] for c in channel])
+    objective = np.array(OBJECTIVES, dtype=object)[(mix.cumsum(1) > rng.random((count, 1))).argmax(1)]
     video = np.isin(channel, ("tv", "social", "display"))
     creative = np.where(
-        video & (rng.random(count) < 0.6),
-        "video",
-        rng.choice(CREATIVES[1:], count, p=(0.4, 0.25, 0.2, 0.15)),
+        video & (rng.random(count) < 0.6), "video", rng.choice(CREATIVES[1:], count, p=(0.4, 0.25, 0.2, 0.15))
     )
-    duration = np.where(objective == "awareness", rng.integers(28, 91, count), rng.integers(7, 46, count))
-    start = rng.integers(0, constants.CHAIN_DAYS - duration, count)
-    budget = _budget_scale(channel, duration) * np.exp(rng.normal(0, 0.6, count))
+    creative = np.where(channel == "tv", "video", creative)
+    low = np.array([DURATION_DAYS[c][0] for c in channel])
+    high = np.array([DURATION_DAYS[c][1] for c in channel])
+    duration = low + np.floor(rng.random(count) * (high - low + 1)).astype(int)
+    month_of_year = rng.choice(12, count, p=START_MONTH_WEIGHTS / START_MONTH_WEIGHTS.sum())
+    years = max(1, round(days / 365.25))
+    start = rng.integers(0, years, count) * 365.25 + month_of_year * 30.44 + rng.random(count) * 30.44
+    start = np.minimum(start.astype(int), np.maximum(days - duration, 0))
     discount = np.where(objective == "conversion", rng.uniform(0.1, 0.4, count), rng.uniform(0, 0.2, count))
-    frame = pd.DataFrame(
+    return pd.DataFrame(
         {
             "channel": channel,
             "objective": objective,
@@ -112,105 +199,132 @@ def simulate_campaigns(count: int, rng: np.random.Generator) -> pd.DataFrame:
             "creative_type": creative,
             "start_day": start,
             "duration_days": duration,
-            "budget": budget,
-            "discount_pct": discount,
+            "weight": rng.normal(0, 0.35, count),
+            "discount_pct": np.where(objective == "awareness", 0.0, discount),
         }
     )
-    return finish_campaigns(frame)
 
 
-def finish_campaigns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Number, name and date synthetic campaigns; enforce 7..90-day windows inside the year."""
+def eligible_counts(customers: pd.DataFrame) -> pd.DataFrame:
+    """Customers each (segment, channel) can reach: the segment, opted in for email and SMS."""
+    out = {}
+    for segment in SEGMENTS:
+        member = segment_mask(customers, segment)
+        out[segment] = {channel: int((member & _opted_in(customers, channel)).sum()) for channel in CHANNELS}
+    return pd.DataFrame(out).T
+
+
+def _opted_in(customers: pd.DataFrame, channel: str) -> np.ndarray:
+    if channel in ("email", "sms"):
+        return customers[f"{channel}_opt_in"].to_numpy(bool)
+    return np.ones(len(customers), dtype=bool)
+
+
+def media_plan(campaigns: pd.DataFrame, eligible: pd.DataFrame) -> pd.DataFrame:
+    """Reach, frequency and budget of each campaign from its channel, length, segment and weight."""
+    channel = campaigns["channel"].to_numpy()
+    media = [MEDIA[c] for c in channel]
+    weight = campaigns["weight"].to_numpy(float)
+    duration = campaigns["duration_days"].to_numpy(float)
+    paid = np.array([m.paid for m in media])
+    base_reach = np.array([m.reach for m in media])
+    reach = np.where(base_reach >= 1, 1.0, np.minimum(base_reach * np.exp(0.5 * weight), 0.95))
+    frequency = np.array([m.frequency for m in media]) * np.where(paid, duration / 30, 1.0)
+    frequency = np.where(paid, frequency * np.exp(0.5 * weight), frequency)
+    frequency = np.where(channel == "email", 1 + (weight > EMAIL_RESEND_INDEX), frequency)
+    frequency = np.clip(frequency, 1, FREQUENCY_CAP)
+    audience = np.array(
+        [eligible.loc[s, c] for s, c in zip(campaigns["target_segment"], channel, strict=True)], dtype=float
+    )
+    cost = np.array([m.unit_cost for m in media])
+    return pd.DataFrame(
+        {
+            "reach": reach,
+            "frequency": frequency,
+            "budget": np.maximum(audience * reach * frequency * cost, 1.0),
+        }
+    )
+
+
+def finish_campaigns(frame: pd.DataFrame, config: ChainConfig, eligible: pd.DataFrame) -> pd.DataFrame:
+    """Number, name, date and budget synthetic campaigns; windows inside the period; no discount on
+    awareness campaigns. Keeps the media plan columns (reach, frequency, weight) for targeting."""
     frame = frame.reset_index(drop=True)
-    duration = frame["duration_days"].round().clip(7, 90).astype(int).to_numpy()
+    days = config.period_days
+    duration = frame["duration_days"].round().clip(MIN_DURATION, min(MAX_DURATION, days)).astype(int)
     start = frame["start_day"].round().clip(0, None).astype(int).to_numpy()
-    start = np.minimum(start, constants.CHAIN_DAYS - duration)
-    day0 = pd.Timestamp(constants.CHAIN_START_DATE)
+    start = np.minimum(start, days - duration.to_numpy())
+    day0 = np.datetime64(config.start, "D")
+    first = day0 + start
     ids = stage.number_ids("C", len(frame), 4)
     out = pd.DataFrame({"campaign_id": ids})
+    month_index = calendar.month(first)
+    year = first.astype("datetime64[Y]").astype(int) + 1970
+    theme = np.array(THEMES, dtype=object)[month_index]
+    objective = frame["objective"].to_numpy()
+    channel = frame["channel"].to_numpy()
+    label = pd.Series(channel).str.replace("_", " ").str.title().replace({"Sms": "SMS", "Tv": "TV"})
     out["campaign_name"] = (
-        frame["channel"].str.replace("_", " ").str.title()
-        + " "
-        + frame["objective"]
-        + " for "
-        + frame["target_segment"].str.replace("_", " ")
-        + " #"
-        + pd.Series(ids).str[1:]
+        pd.Series(theme) + " " + pd.Series(year.astype(str)) + " - "
+        + pd.Series(objective).map(OBJECTIVE_NAMES) + " - " + label
+    ).to_numpy()  # fmt: skip
+    out["channel"] = channel
+    out["objective"] = objective
+    out["target_segment"] = frame["target_segment"].to_numpy()
+    out["start_date"] = pd.to_datetime(first).date
+    out["end_date"] = pd.to_datetime(first + duration.to_numpy() - 1).date
+    frame = frame.assign(duration_days=duration)
+    media = media_plan(frame, eligible)
+    out["budget"] = media["budget"].round(2).to_numpy()
+    discount = frame["discount_pct"].astype(float).clip(0, 0.5).round(2).to_numpy()
+    out["discount_pct"] = np.where(objective == "awareness", 0.0, discount)
+    out["creative_type"] = np.where(channel == "tv", "video", frame["creative_type"].to_numpy())
+    plan_columns = pd.DataFrame(
+        {"weight": frame["weight"].to_numpy(float), "reach": media["reach"], "frequency": media["frequency"]}
     )
-    for column in ("channel", "objective", "target_segment"):
-        out[column] = frame[column].to_numpy()
-    out["start_date"] = (day0 + pd.to_timedelta(start, unit="D")).date
-    out["end_date"] = (day0 + pd.to_timedelta(start + duration - 1, unit="D")).date
-    out["budget"] = frame["budget"].astype(float).clip(1_000, None).round(2).to_numpy()
-    out["discount_pct"] = frame["discount_pct"].astype(float).clip(0, 0.5).round(2).to_numpy()
-    out["creative_type"] = frame["creative_type"].to_numpy()
-    return out[list(CAMPAIGN_COLUMNS)]
+    return pd.concat([out[list(CAMPAIGN_COLUMNS)], plan_columns], axis=1)
 
 
-def _budget_scale(channel, duration) -> np.ndarray:
-    """The typical budget of a campaign of this channel and length (``CHANNEL_MONTHLY_BUDGET`` x months)."""
-    monthly = pd.Series(np.asarray(channel)).map(CHANNEL_MONTHLY_BUDGET).fillna(DEFAULT_MONTHLY_BUDGET)
-    return monthly.to_numpy(float) * np.asarray(duration, dtype=float) / 30
-
-
-def campaign_model_table(campaigns: pd.DataFrame) -> pd.DataFrame:
-    """Campaigns as the synthesizer sees them: start day and duration instead of dates, and the
-    budget as its log ratio to the channel's typical budget for that length (``budget_index``).
-
-    The budget is a mixture over channels (TV's are 8x an email's) scaled by duration; one copula
-    cannot carry that through its correlations (pool budget KS 0.20-0.41 against the seed), while
-    the index is one near-normal number the rule turns back into a budget (:func:`from_model_table`).
-    """
+def campaign_model_table(
+    campaigns: pd.DataFrame, config: ChainConfig, eligible: pd.DataFrame
+) -> pd.DataFrame:
+    """A (user's) campaigns table as the synthesizer sees it: start day, length and media weight
+    (the log ratio of its budget to the budget its media plan would have at weight 0)."""
     start = pd.to_datetime(campaigns["start_date"])
-    day0 = pd.Timestamp(constants.CHAIN_START_DATE)
+    day0 = pd.Timestamp(config.start)
     duration = (pd.to_datetime(campaigns["end_date"]) - start).dt.days + 1
-    scale = _budget_scale(campaigns["channel"], duration)
-    return campaigns.assign(
-        start_day=(start - day0).dt.days.clip(0, None),
-        duration_days=duration,
-        budget_index=np.log(campaigns["budget"].astype(float).clip(1, None) / scale),
-    ).drop(columns=["budget"])
-
-
-def from_model_table(sampled: pd.DataFrame) -> pd.DataFrame:
-    """Sampled campaign rows with the budget back from its index, channel and (rounded) duration."""
-    duration = sampled["duration_days"].round().clip(7, 90)
-    scale = _budget_scale(sampled["channel"], duration)
-    return sampled.assign(budget=scale * np.exp(sampled["budget_index"].astype(float)))
-
-
-def segment_plan(count: int) -> np.ndarray:
-    """The target segment of each of ``count`` campaigns: ``SEGMENT_WEIGHTS`` by largest remainder.
-
-    A campaign plan books its segments in fixed shares: drawn at random, 40 campaigns once gave the
-    middle-aged seven segment campaigns and the young one, a conversion gap between age groups that
-    came from the draw (disparate impact 0.72), not from how people respond.
-    """
-    exact = np.asarray(SEGMENT_WEIGHTS) * count
-    counts = np.floor(exact).astype(int)
-    remainder_order = np.argsort(-(exact - counts), kind="stable")
-    counts[remainder_order[: count - counts.sum()]] += 1
-    return np.repeat(np.array(SEGMENTS, dtype=object), counts)
+    frame = campaigns.assign(
+        start_day=(start - day0).dt.days.clip(0, None), duration_days=duration, weight=0.0
+    )
+    typical = media_plan(frame, eligible)["budget"].to_numpy()
+    weight = np.log(campaigns["budget"].astype(float).clip(1, None).to_numpy() / typical)
+    return frame.assign(weight=weight)[
+        ["channel", "objective", "target_segment", "creative_type", *CAMPAIGN_NUMERIC]
+    ]
 
 
 def generate_campaigns(
-    count: int, config: ChainConfig, models: dict | None = None
+    config: ChainConfig, customers: pd.DataFrame, models: dict | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """``(campaigns, seed)``: ``count`` synthetic campaigns fitted on a simulated (or given) seed.
+    """``(campaigns, seed)``: the booked synthetic campaigns (with their media plan columns) and the
+    campaign seed the synthesizer was fitted on.
 
-    The campaigns booked for each segment of the plan are a systematic sample of that segment's
-    synthetic pool over ``discount_pct`` (evenly spaced quantiles), so even 40 campaigns follow the
-    discount distribution of the pool instead of a lucky or unlucky draw; the copula's marginals are
-    kernel densities (``constants.CAMPAIGN_MARGINALS``), which follow the seed's two-humped discounts.
+    The plan books channels and segments in fixed shares; each booking takes the pool campaign of its
+    channel and segment at an evenly spaced quantile of the discount, so a few dozen campaigns follow
+    the pool's discounts instead of a lucky draw.
     """
     rng = seeding.generator(config.seed, CAMPAIGNS)
-    seed_data = config.seed_campaigns
-    seed_frame = simulate_campaigns(constants.CAMPAIGN_SEED_ROWS, rng) if seed_data is None else seed_data
+    eligible = eligible_counts(customers)
+    count = config.campaign_count
+    if config.seed_campaigns is None:
+        seed_model = simulate_campaigns(constants.CAMPAIGN_SEED_ROWS, config.period_days, rng)
+    else:
+        seed_model = campaign_model_table(config.seed_campaigns, config, eligible)
     sampled = stage.fit_and_sample(
-        campaign_model_table(seed_frame),
+        seed_model,
         name=CAMPAIGNS,
         categorical=["channel", "objective", "target_segment", "creative_type"],
-        numerical=["start_day", "duration_days", "budget_index", "discount_pct"],
+        numerical=list(CAMPAIGN_NUMERIC),
         kind=config.synthesizer,
         seed=seeding.child_seed(config.seed, CAMPAIGNS, purpose="synthesizer"),
         rows=count * CAMPAIGN_POOL_FACTOR,
@@ -218,10 +332,17 @@ def generate_campaigns(
         models=models,
         distribution=constants.CAMPAIGN_MARGINALS,
     )
-    pool = from_model_table(sampled)
-    plan = pd.DataFrame({"target_segment": segment_plan(count), "discount_pct": rng.random(count)})
-    chosen = np.sort(stage.match_rows(plan, pool, ["target_segment"], rng, order="discount_pct"))
-    return finish_campaigns(pool.iloc[chosen]), seed_frame
+    booking = pd.DataFrame(
+        {
+            "channel": plan(count, CHANNEL_WEIGHTS, CHANNELS),
+            "target_segment": rng.permutation(segment_plan(count)),
+            "discount_pct": rng.random(count),
+        }
+    )
+    chosen = stage.match_rows(booking, sampled, ["channel", "target_segment"], rng, order="discount_pct")
+    booked = sampled.iloc[chosen].sort_values(["start_day", "channel"], kind="stable")
+    seed_frame = finish_campaigns(seed_model, config, eligible)[list(CAMPAIGN_COLUMNS)]
+    return finish_campaigns(booked, config, eligible), seed_frame
 
 
 # --- Targeting and response rules ---------------------------------------------------------------------
@@ -233,60 +354,78 @@ def customer_features(demographics: pd.DataFrame, preferences: pd.DataFrame) -> 
     return demographics[columns].merge(preferences, on="customer_id", validate="one_to_one")
 
 
-def _segment_mask(customers: pd.DataFrame, segment: str) -> np.ndarray:
-    age = customers["age"].to_numpy()
-    masks = {
-        "all_adults": np.ones(len(customers), dtype=bool),
-        "young_adults": age < 35,
-        "middle_aged": (age >= 35) & (age < 55),
-        "seniors": age >= 55,
-        "value_seekers": customers["price_sensitivity"].to_numpy() >= 0.5,
-        "loyal_customers": customers["brand_loyalty"].to_numpy() >= 0.45,
-    }
-    return masks.get(segment, masks["all_adults"])
-
-
 def target(
     customers: pd.DataFrame, campaigns: pd.DataFrame, rng: np.random.Generator, bias: Bias
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Targeted (customer position, campaign position) pairs, by segment, opt-in, reach and bias."""
-    eligible = np.stack([_segment_mask(customers, s) for s in campaigns["target_segment"]], axis=1)
+    """Targeted (customer position, campaign position) pairs: segment, opt-in, reach and bias."""
+    segments = {s: segment_mask(customers, s) for s in SEGMENTS}
+    eligible = np.stack([segments[s] for s in campaigns["target_segment"]], axis=1)
     channel = campaigns["channel"].to_numpy()
-    eligible[:, channel == "email"] &= customers["email_opt_in"].to_numpy(bool)[:, None]
-    eligible[:, channel == "sms"] &= customers["sms_opt_in"].to_numpy(bool)[:, None]
-    reach = 0.2 + 0.35 * campaigns["budget"].rank(pct=True).to_numpy()
-    reached = eligible & (rng.random(eligible.shape) < reach[None, :])
+    for name in ("email", "sms"):
+        eligible[:, channel == name] &= _opted_in(customers, name)[:, None]
+    reached = eligible & (rng.random(eligible.shape) < campaigns["reach"].to_numpy()[None, :])
     excluded = bias.members(customers) & (rng.random(len(customers)) < bias.strength)
     reached[excluded] = False
     return np.nonzero(reached)
 
 
 def pair_features(
-    customers: pd.DataFrame, campaigns: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, bias: Bias
+    customers: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    bias: Bias,
+    life: pd.DataFrame,
 ) -> pd.DataFrame:
-    """Per targeted pair: keys, the stratum columns and the response rates the rules give it."""
+    """Per targeted pair: keys, stratum columns, the campaign's frequency and the response rates."""
     c = customers.iloc[rows].reset_index(drop=True)
     k = campaigns.iloc[cols].reset_index(drop=True)
+    channel = k["channel"].to_numpy()
+    media = pd.DataFrame([MEDIA[x].__dict__ for x in channel])
     age = (c["age"].to_numpy(float) - 18) / 60
-    match = (c["preferred_channel"] == k["channel"]).to_numpy()
-    ctr = k["channel"].map(BASE_CTR).to_numpy() * np.where(match, PREFERRED_CHANNEL_LIFT, 1.0)
-    ctr = ctr * (1 + CTR_AGE_SLOPE * (age - 0.5))
+    preferred = np.where(c["preferred_channel"].to_numpy() == channel, PREFERRED_CHANNEL_LIFT, 1.0)
+    interest = preferred * (1 + CTR_AGE_SLOPE * (age - 0.5))
     loyalty = 1 + LOYALTY_EFFECT * (c["brand_loyalty"].to_numpy() - 0.5)
-    deal = 1 + 2 * k["discount_pct"].to_numpy() * c["price_sensitivity"].to_numpy()
-    member = bias.members(c)
-    damp = np.where(member, 1 - bias.strength, 1.0)
+    deal = 1 + DEAL_EFFECT * k["discount_pct"].to_numpy() * c["price_sensitivity"].to_numpy()
+    damp = np.where(bias.members(c), 1 - bias.strength, 1.0)
+    start = pd.to_datetime(k["start_date"]).to_numpy("datetime64[D]")
+    life_rows = life.iloc[rows].reset_index(drop=True)
+    acquired = life_rows["acquired_on"].to_numpy("datetime64[D]")
+    churned = life_rows["churned_on"].to_numpy("datetime64[D]")
+    house = acquired < start
+    lapsed = ~np.isnat(churned) & (churned < start)
+    standing = np.where(lapsed, LAPSED_RESPONSE_FACTOR, 1.0)
+    cvr = (
+        media["cvr"].to_numpy()
+        * k["objective"].map(OBJECTIVE_CVR).to_numpy()
+        * loyalty
+        * deal
+        * damp
+        * standing
+    )
+    cvr = np.where((channel == "direct_mail") & ~house, cvr * PROSPECT_RESPONSE_FACTOR, cvr)
+    click = media["ctr"].to_numpy() * interest
+    opens = np.where(channel == "email", EMAIL_OPEN_RATE * interest, 0.0)
+    days = (life_rows["rate"].to_numpy() / 365.25) * (
+        (pd.to_datetime(k["end_date"]) - pd.to_datetime(k["start_date"])).dt.days.to_numpy() + 1
+    )
     return pd.DataFrame(
         {
             "customer_id": c["customer_id"].to_numpy(),
             "campaign_id": k["campaign_id"].to_numpy(),
-            "channel": k["channel"].to_numpy(),
+            "channel": channel,
             "age_group": c["age_group"].to_numpy(),
             "gender": c["gender"].to_numpy(),
-            "bias_group": member.astype(str),
-            "propensity": ctr * loyalty * (1 + 0.5 * c["price_sensitivity"].to_numpy()),
-            "ctr": np.minimum(ctr, 0.9),
-            "cvr": np.minimum(k["objective"].map(BASE_CVR).to_numpy() * loyalty * deal * damp, 0.95),
-            "p0": BASELINE_CONVERSION * (0.5 + c["brand_loyalty"].to_numpy()) * damp,
+            "bias_group": bias.members(c).astype(str),
+            "weight_band": np.clip(np.round(np.log2(k["frequency"].to_numpy())), 0, 5)
+            .astype(int)
+            .astype(str),
+            "frequency": k["frequency"].to_numpy(),
+            "propensity": np.maximum(click, 1e-6) * np.minimum(cvr, 0.95) * np.maximum(opens, 1.0),
+            "p_open": np.minimum(opens, 0.9),
+            "p_click": np.minimum(click, 0.9),
+            "p_convert": np.minimum(cvr, 0.95),
+            "p_organic": 1 - np.exp(-days * np.where(lapsed, 0.0, 1.0)),
         }
     )
 
@@ -296,31 +435,49 @@ def band(values: pd.Series, edges: np.ndarray) -> np.ndarray:
     return np.searchsorted(edges, values.to_numpy(), side="right").astype(str)
 
 
-def simulate_funnels(pairs: pd.DataFrame, campaigns: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Seed funnels: counts, timing and holdout per pair from the response rates; adds ``true_lift``."""
+def simulate_funnels(pairs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """Seed funnels per pair by how each channel works; adds ``holdout``, ``converted``, ``true_lift``."""
     n = len(pairs)
-    extra = pairs["channel"].map(EXTRA_IMPRESSIONS).to_numpy()
-    impressions = np.minimum(1 + rng.poisson(extra), MAX_IMPRESSIONS)
-    clicks = rng.binomial(impressions, pairs["ctr"].to_numpy())
-    conversions = rng.binomial(clicks, pairs["cvr"].to_numpy())
-    p0 = pairs["p0"].to_numpy()
-    baseline = rng.random(n) < p0
-    clicks = np.where(baseline, np.maximum(clicks, 1), clicks)
-    conversions = np.where(baseline, np.maximum(conversions, 1), conversions)
-    p_ad = 1 - (1 - pairs["ctr"].to_numpy() * pairs["cvr"].to_numpy()) ** impressions
-    out = pairs.assign(
+    channel = pairs["channel"].to_numpy()
+    frequency = pairs["frequency"].to_numpy()
+    sends = np.isin(channel, ("email", "sms", "direct_mail"))
+    extra = rng.poisson(np.maximum(frequency - 1, 0))
+    impressions = np.where(sends, np.round(frequency), np.minimum(1 + extra, FREQUENCY_CAP)).astype(int)
+    p_open, p_click, p_convert = (pairs[c].to_numpy() for c in ("p_open", "p_click", "p_convert"))
+    email = channel == "email"
+    mail = channel == "direct_mail"
+    opens = np.where(email, rng.binomial(impressions, p_open), 0)
+    clicks = np.where(email, rng.binomial(opens, p_click), rng.binomial(impressions, p_click))
+    conversions = rng.binomial(clicks, p_convert)
+    # A mail piece is answered with its code (a conversion); some answers visit its URL first (a click).
+    responded = rng.random(n) < p_convert
+    conversions = np.where(mail, responded.astype(int), conversions)
+    clicks = np.where(mail, (responded & (rng.random(n) < p_click)).astype(int), clicks)
+    tv = channel == "tv"
+    clicks = np.where(tv, 0, clicks)
+    conversions = np.where(tv, 0, conversions)
+    p_ad = np.where(
+        mail,
+        p_convert,
+        1 - (1 - np.where(email, p_open * p_click, p_click) * p_convert) ** impressions,
+    )
+    p_ad = np.where(tv, 0.0, p_ad)
+    p0 = pairs["p_organic"].to_numpy()
+    organic = rng.random(n) < p0
+    holdout = rng.random(n) < constants.HOLDOUT_SHARE
+    return pairs.assign(
         n_impressions=impressions,
+        n_opens=opens,
         n_clicks=clicks,
         n_conversions=conversions,
-        holdout=rng.random(n) < constants.HOLDOUT_SHARE,
-        converted=np.where(baseline, True, conversions > 0),
-        true_lift=1 - (1 - p0) * (1 - p_ad) - p0,
+        holdout=holdout,
+        converted=np.where(holdout, organic, organic | (conversions > 0)),
+        true_lift=(1 - p0) * p_ad,
         window_position=rng.beta(1.2, 2.5, n),
-        click_delay_h=rng.exponential(2.0, n),
-        conversion_delay_h=rng.exponential(12.0, n),
+        open_delay_h=rng.lognormal(np.log(3.5), 1.8, n),
+        click_delay_h=rng.exponential(0.15, n),
+        conversion_delay_h=np.where(mail, rng.exponential(24 * 6, n), rng.exponential(0.6, n)),
     )
-    out.loc[out["holdout"], "converted"] = baseline[out["holdout"].to_numpy()]
-    return out
 
 
 def ground_truth(funnels: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias) -> dict:
@@ -332,7 +489,7 @@ def ground_truth(funnels: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias) -> 
         {
             "seed_pairs": by.size(),
             "true_lift": by["true_lift"].mean(),
-            "baseline_rate": by["p0"].mean(),
+            "baseline_rate": by["p_organic"].mean(),
             "treated_conversion_rate": treated.mean(),
             "holdout_conversion_rate": control.mean(),
         }
@@ -343,7 +500,8 @@ def ground_truth(funnels: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias) -> 
     member = exposed["bias_group"] == "True"
     return {
         "description": "true incremental conversion lift per campaign: mean over the campaign's targeted "
-        "seed pairs of P(convert | exposed) - P(convert | not exposed); observed_lift = treated minus "
+        "seed pairs of P(convert | exposed) - P(convert | not exposed), where converting is an ad-driven "
+        "conversion or an organic purchase inside the campaign window; observed_lift = treated minus "
         f"holdout conversion rate ({constants.HOLDOUT_SHARE:.0%} of seed pairs held out)",
         "attribution_window_days": constants.ATTRIBUTION_WINDOW_DAYS,
         "campaigns": {
@@ -370,36 +528,118 @@ def _window_seconds(campaigns: pd.DataFrame, campaign_ids: pd.Series) -> tuple[n
     return start, end + 86_399
 
 
+def _at_hour(day_seconds: np.ndarray, hours: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The local time ``hours`` (plus a random second of that hour) on the day of ``day_seconds``."""
+    day = day_seconds - day_seconds % 86_400
+    return day + hours * 3600 + rng.integers(0, 3600, len(day))
+
+
+def _devices(channel: np.ndarray, preferred: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Device of digital events: the preferred one half the time, else the channel's mix."""
+    mix = np.array([DEVICE_MIX.get(c, DEVICE_MIX["email"]) for c in channel])
+    drawn = np.array(DEVICES, dtype=object)[(mix.cumsum(1) > rng.random((len(channel), 1))).argmax(1)]
+    keep = (rng.random(len(channel)) < PREFERRED_DEVICE_SHARE) & (channel != "sms")
+    return np.where(keep, preferred, drawn)
+
+
 def expand_events(
     pairs: pd.DataFrame, campaigns: pd.DataFrame, devices: pd.Series, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """One row per event from per-pair funnel summaries (vectorised), sorted by time, ids assigned."""
+    """One row per event from per-pair funnel summaries (vectorised), sorted by time, ids assigned.
+
+    Structural rules: sends at the channel's send hour (a reminder ``RESEND_AFTER_DAYS`` later);
+    opens ``open_delay_h`` after the send they open; paid impressions on days from the first one to
+    the window's end at the online hour profile, TV at the TV hour profile; mail delivered in the
+    first three days, answered in store hours; clicks follow what they click, conversions their
+    click (a mail answer its delivery); nothing after the window's end.
+    """
     start, end = _window_seconds(campaigns, pairs["campaign_id"])
-    first = start + pairs["window_position"].to_numpy() * (end - start)
+    channel = pairs["channel"].to_numpy()
     counts = {
-        name: pairs[column].to_numpy(np.int64) for name, column in zip(("i", "c", "v"), FUNNEL, strict=True)
+        name: pairs[f"n_{name}s"].to_numpy(np.int64) for name in ("impression", "open", "click", "conversion")
     }
-    pair = np.repeat(np.arange(len(pairs)), counts["i"])
-    rank = np.arange(pair.size) - np.repeat(np.cumsum(counts["i"]) - counts["i"], counts["i"])
-    shown = np.where(rank == 0, first[pair], first[pair] + rng.random(pair.size) * (end[pair] - first[pair]))
-    clicked = rank < counts["c"][pair]
-    click_time = shown[clicked] + pairs["click_delay_h"].to_numpy()[pair[clicked]] * 3600 * rng.uniform(
-        0.2, 1.8, clicked.sum()
+    pair = np.repeat(np.arange(len(pairs)), counts["impression"])
+    rank = np.arange(pair.size) - np.repeat(
+        np.cumsum(counts["impression"]) - counts["impression"], counts["impression"]
     )
-    click_pair, click_rank = pair[clicked], rank[clicked]
-    converted = click_rank < counts["v"][click_pair]
-    conversion_time = (
-        click_time[converted] + pairs["conversion_delay_h"].to_numpy()[click_pair[converted]] * 3600
+    kind_of = channel[pair]
+    sends = np.isin(kind_of, ("email", "sms"))
+    # Impressions.
+    first_day = start + np.floor(pairs["window_position"].to_numpy() * (end - start) / 86_400) * 86_400
+    send_time = _at_hour(start[pair] + rank * RESEND_AFTER_DAYS * 86_400,
+                         np.where(kind_of == "sms", SEND_HOUR["sms"], SEND_HOUR["email"]), rng)  # fmt: skip
+    spread_day = (
+        first_day[pair] + np.floor(rng.random(pair.size) * (end[pair] - first_day[pair]) / 86_400) * 86_400
     )
-    pair_of = np.concatenate([pair, click_pair, click_pair[converted]])
-    stamp = np.concatenate([shown, click_time, conversion_time])
-    stamp = np.minimum(np.floor(stamp), end[pair_of]).astype(np.int64)
-    kind = np.repeat([0, 1, 2], [pair.size, click_pair.size, int(converted.sum())])
+    shown_day = np.where(rank == 0, first_day[pair], spread_day)
+    online_hour = calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["remote"], pair.size)
+    tv_hour = calendar.draw_hours(rng, calendar.TV_HOUR_WEIGHTS, pair.size)
+    paid_time = _at_hour(shown_day, np.where(kind_of == "tv", tv_hour, online_hour), rng)
+    mail_time = _at_hour(
+        start[pair] + rng.integers(0, 3, pair.size) * 86_400, rng.integers(10, 17, pair.size), rng
+    )
+    shown = np.where(sends, send_time, np.where(kind_of == "direct_mail", mail_time, paid_time))
+    # Opens: the first n_opens sends of a pair are opened, open_delay_h after the send.
+    opened = rank < counts["open"][pair]
+    open_pair, open_base = pair[opened], shown[opened]
+    jitter = rng.lognormal(0, 0.5, open_pair.size)
+    open_time = open_base + pairs["open_delay_h"].to_numpy()[open_pair] * 3600 * jitter
+    # Clicks: on the first n_clicks opens (email) or impressions (others); a mail visit at its answer.
+    open_rank = np.arange(open_pair.size) - np.repeat(
+        np.cumsum(counts["open"]) - counts["open"], counts["open"]
+    )
+    click_from_open = open_rank < counts["click"][open_pair]
+    other = (kind_of != "email") & (rank < counts["click"][pair])
+    click_pair = np.concatenate([open_pair[click_from_open], pair[other]])
+    click_base = np.concatenate([open_time[click_from_open], shown[other]])
+    click_delay = (
+        pairs["click_delay_h"].to_numpy()[click_pair] * 3600 * rng.uniform(0.2, 1.8, click_pair.size)
+    )
+    mail_click = channel[click_pair] == "direct_mail"
+    response_delay = pairs["conversion_delay_h"].to_numpy()[click_pair] * 3600
+    click_time = np.where(mail_click, click_base + response_delay, click_base + click_delay)
+    click_order = np.lexsort((click_time, click_pair))
+    click_pair, click_time = click_pair[click_order], click_time[click_order]
+    click_rank = np.arange(click_pair.size) - np.repeat(
+        np.cumsum(counts["click"]) - counts["click"], counts["click"]
+    )
+    # Conversions: after their click; a mail answer (with or without a URL visit) after delivery.
+    mail_pair = np.flatnonzero((channel == "direct_mail") & (counts["conversion"] > 0))
+    mail_delivery = shown[np.searchsorted(pair, mail_pair)]
+    mail_answer_day = mail_delivery + pairs["conversion_delay_h"].to_numpy()[mail_pair] * 3600
+    store_hour = calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], mail_pair.size)
+    mail_answer = _at_hour(mail_answer_day.astype(np.int64), store_hour, rng)
+    converted = (click_rank < counts["conversion"][click_pair]) & (channel[click_pair] != "direct_mail")
+    conversion_pair = np.concatenate([click_pair[converted], mail_pair])
+    conversion_time = np.concatenate(
+        [
+            click_time[converted] + pairs["conversion_delay_h"].to_numpy()[click_pair[converted]] * 3600,
+            mail_answer,
+        ]
+    )
+    # A mail visit happens just before its answer.
+    visit = np.isin(click_pair, mail_pair)
+    answer_of = pd.Series(mail_answer, index=mail_pair)
+    click_time = np.where(
+        visit, answer_of.reindex(click_pair).to_numpy() - rng.integers(300, 1800, click_pair.size), click_time
+    )
+
+    pair_of = np.concatenate([pair, open_pair, click_pair, conversion_pair])
+    stamp = np.concatenate([shown, open_time, click_time, conversion_time])
+    stamp = np.clip(np.floor(stamp), start[pair_of], end[pair_of]).astype(np.int64)
+    kind = np.repeat([0, 1, 2, 3], [pair.size, open_pair.size, click_pair.size, conversion_pair.size])
     order = np.lexsort((kind, pair_of, stamp))
     pair_of, stamp, kind = pair_of[order], stamp[order], kind[order]
-    device = devices.to_numpy()[pair_of]
-    other = rng.random(pair_of.size) < 0.25
-    device[other] = np.array(DEVICES, dtype=object)[rng.integers(0, len(DEVICES), other.sum())]
+    event_channel = channel[pair_of]
+    device = _devices(event_channel, devices.to_numpy()[pair_of], rng)
+    device = np.where(event_channel == "tv", "tv", device)
+    device = np.where((event_channel == "direct_mail") & (kind != 2), "print", device)
+    impression_of_send = (kind == 0) & np.isin(event_channel, ("email", "sms"))
+    device = np.where(impression_of_send & (event_channel == "sms"), "mobile", device)
+    cross = (
+        (kind == 3) & (event_channel != "direct_mail") & (rng.random(pair_of.size) < CROSS_DEVICE_ORDER_SHARE)
+    )
+    device = np.where(cross, "desktop", device)
     return pd.DataFrame(
         {
             "engagement_id": stage.number_ids("E", pair_of.size, 9),
@@ -407,8 +647,8 @@ def expand_events(
             "campaign_id": pairs["campaign_id"].to_numpy()[pair_of],
             "timestamp": stamp.astype("datetime64[s]"),
             "event_type": np.array(EVENT_TYPES, dtype=object)[kind],
-            "device": device,
-            "channel": pairs["channel"].to_numpy()[pair_of],
+            "device": device.astype(object),
+            "channel": event_channel,
         }
     )
 
@@ -419,28 +659,26 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     keys = ["customer_id", "campaign_id"]
     counts = pd.crosstab([events["customer_id"], events["campaign_id"]], events["event_type"])
     counts = counts.reindex(columns=list(EVENT_TYPES), fill_value=0)
-    by = events.groupby([*keys, "event_type"])["timestamp"].min().unstack()
-    out = pd.DataFrame(
-        {
-            "n_impressions": counts["impression"].clip(lower=1),
-            "n_clicks": np.minimum(counts["click"], counts["impression"].clip(lower=1)),
-            "channel": events.groupby(keys)["channel"].first(),
-        }
+    first = (
+        events.groupby([*keys, "event_type"])["timestamp"].min().unstack().reindex(columns=list(EVENT_TYPES))
     )
-    out["n_conversions"] = np.minimum(counts["conversion"], out["n_clicks"])
+    out = pd.DataFrame({"channel": events.groupby(keys)["channel"].first()})
+    out["n_impressions"] = counts["impression"].clip(lower=1)
+    out["n_opens"] = np.minimum(counts["open"], out["n_impressions"])
+    out["n_clicks"] = np.minimum(counts["click"], out["n_impressions"])
+    out["n_conversions"] = np.minimum(counts["conversion"], np.maximum(out["n_clicks"], 1))
     window = events.groupby("campaign_id")["timestamp"].agg(["min", "max"])
-    known = campaigns.set_index("campaign_id")
-    low = window["min"].where(~window.index.isin(known.index), pd.to_datetime(known["start_date"]))
-    high = window["max"].where(~window.index.isin(known.index), pd.to_datetime(known["end_date"]))
     cid = out.index.get_level_values("campaign_id")
-    span = (high.reindex(cid).to_numpy() - low.reindex(cid).to_numpy()) / np.timedelta64(1, "s")
-    shown = (by["impression"].to_numpy() - low.reindex(cid).to_numpy()) / np.timedelta64(1, "s")
+    low, high = window["min"].reindex(cid).to_numpy(), window["max"].reindex(cid).to_numpy()
+    span = (high - low) / np.timedelta64(1, "s")
+    shown = (first["impression"].to_numpy() - low) / np.timedelta64(1, "s")
     out["window_position"] = np.clip(np.nan_to_num(shown / np.maximum(span, 1)), 0, 1)
     hours = np.timedelta64(1, "h")
-    out["click_delay_h"] = np.nan_to_num((by.get("click") - by["impression"]).to_numpy() / hours).clip(0)
-    out["conversion_delay_h"] = np.nan_to_num(
-        (by.get("conversion") - by.get("click")).to_numpy() / hours
-    ).clip(0)
+    out["open_delay_h"] = np.nan_to_num((first["open"] - first["impression"]).to_numpy() / hours).clip(0)
+    out["click_delay_h"] = np.nan_to_num((first["click"] - first["impression"]).to_numpy() / hours).clip(0)
+    out["conversion_delay_h"] = np.nan_to_num((first["conversion"] - first["click"]).to_numpy() / hours).clip(
+        0
+    )
     return out.reset_index()
 
 
@@ -460,25 +698,30 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     seed, seed_data, bias = config.seed, config.seed_data, config.bias
     rng = seeding.generator(seed, ENGAGEMENTS)
     customers = customer_features(demographics, preferences)
+    life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
     models: dict = {}
-    campaigns, campaign_seed = generate_campaigns(campaign_count(len(customers)), config, models)
+    campaigns, campaign_seed = generate_campaigns(config, customers, models)
     log.info("%d campaigns; simulating seed funnels", len(campaigns))
     factor = constants.CHAIN_FUNNEL_SEED_FACTOR
-    sample = stage.seed_customers(customers, config.seed_customers * factor, rng)
+    sample_rows = np.sort(
+        rng.choice(len(customers), min(config.seed_customers * factor, len(customers)), replace=False)
+    )
+    sample = customers.iloc[sample_rows].reset_index(drop=True)
+    sample_life = life.iloc[sample_rows].reset_index(drop=True)
     rows, cols = target(sample, campaigns, rng, bias)
-    funnels = simulate_funnels(pair_features(sample, campaigns, rows, cols, bias), campaigns, rng)
+    funnels = simulate_funnels(pair_features(sample, campaigns, rows, cols, bias, sample_life), rng)
     truth = ground_truth(funnels, campaigns, bias)
     exposed = funnels[~funnels["holdout"]].reset_index(drop=True)
     seed_devices = exposed["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
     seed_events = expand_events(exposed, campaigns, seed_devices, rng)
     if seed_data is not None:
-        exposed = _user_funnels(seed_data, customers, campaigns, bias)
+        exposed = _user_funnels(seed_data, customers, campaigns, bias, life)
         seed_events = seed_data
     edges = np.quantile(exposed["propensity"], np.linspace(0, 1, PROPENSITY_BANDS + 1)[1:-1])
     exposed["propensity_band"] = band(exposed["propensity"], edges)
 
     rows, cols = target(customers, campaigns, rng, bias)
-    real = pair_features(customers, campaigns, rows, cols, bias)
+    real = pair_features(customers, campaigns, rows, cols, bias, life)
     real["propensity_band"] = band(real["propensity"], edges)
     log.info("%s targeted pairs; fitting the funnel synthesizer", f"{len(real):,}")
     pool = stage.fit_and_sample(
@@ -494,44 +737,50 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
     )
     chosen = stage.match_rows(real, pool, PAIR_STRATA, rng, order="propensity")
-    summary = repair_funnels(pool.iloc[chosen].reset_index(drop=True))
+    summary = repair_funnels(pool.iloc[chosen].reset_index(drop=True), real["channel"].to_numpy())
     pairs = pd.concat([real[["customer_id", "campaign_id", "channel"]], summary], axis=1)
     devices = pairs["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
     events = expand_events(pairs, campaigns, devices, rng)
     log.info("%s engagement events", f"{len(events):,}")
     return stage.StageResult(
         "marketing",
-        {CAMPAIGNS: campaigns, ENGAGEMENTS: events},
+        {CAMPAIGNS: campaigns[list(CAMPAIGN_COLUMNS)], ENGAGEMENTS: events},
         {CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
         models,
         truth,
     )
 
 
-def repair_funnels(summary: pd.DataFrame) -> pd.DataFrame:
-    """Integer counts with 1 <= impressions <= MAX, conversions <= clicks <= impressions; timing >= 0."""
-    impressions = (
-        pd.to_numeric(summary["n_impressions"], errors="coerce").fillna(1).round().clip(1, MAX_IMPRESSIONS)
-    )
-    clicks = pd.to_numeric(summary["n_clicks"], errors="coerce").fillna(0).round().clip(0, None)
-    clicks = np.minimum(clicks, impressions)
-    conversions = np.minimum(
-        pd.to_numeric(summary["n_conversions"], errors="coerce").fillna(0).round().clip(0), clicks
-    )
+def repair_funnels(summary: pd.DataFrame, channel: np.ndarray) -> pd.DataFrame:
+    """Integer counts in the funnel's order for each pair's channel; timing >= 0 (structural rules)."""
+
+    def count(column: str, low: int = 0) -> pd.Series:
+        return pd.to_numeric(summary[column], errors="coerce").fillna(low).round().clip(low, None).astype(int)
+
+    impressions = np.minimum(count("n_impressions", 1), FREQUENCY_CAP)
+    email = channel == "email"
+    mail = channel == "direct_mail"
+    tv = np.isin(channel, schema.IMPRESSION_ONLY_CHANNELS)
+    opens = np.where(email, np.minimum(count("n_opens"), impressions), 0)
+    clicks = np.minimum(count("n_clicks"), np.where(email, opens, impressions))
+    conversions = np.minimum(count("n_conversions"), np.where(mail, 1, clicks))
+    clicks = np.where(mail, np.minimum(clicks, conversions), clicks)
     return pd.DataFrame(
         {
-            "n_impressions": impressions.astype(int),
-            "n_clicks": clicks.astype(int),
-            "n_conversions": conversions.astype(int),
+            "n_impressions": impressions,
+            "n_opens": opens,
+            "n_clicks": np.where(tv, 0, clicks),
+            "n_conversions": np.where(tv, 0, conversions),
             "window_position": summary["window_position"].clip(0, 1),
-            "click_delay_h": summary["click_delay_h"].clip(0, 24 * 7),
-            "conversion_delay_h": summary["conversion_delay_h"].clip(0, 24 * 14),
+            "open_delay_h": summary["open_delay_h"].clip(0, 24 * 14),
+            "click_delay_h": summary["click_delay_h"].clip(0, 24),
+            "conversion_delay_h": summary["conversion_delay_h"].clip(0, 24 * 30),
         }
     )
 
 
 def _user_funnels(
-    events: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias
+    events: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias, life: pd.DataFrame
 ) -> pd.DataFrame:
     """A user's engagements as per-pair funnels with the stratum columns (their customers must resolve)."""
     summary = summarise_events(events, campaigns)
@@ -546,7 +795,7 @@ def _user_funnels(
     fallback = summary["channel"].map(stand_in["campaign_id"]).fillna(campaigns["campaign_id"].iloc[0])
     campaign_ids = summary["campaign_id"].where(known, fallback)
     cols = pd.Series(np.arange(len(campaigns)), index=campaigns["campaign_id"]).loc[campaign_ids].to_numpy()
-    features = pair_features(customers, campaigns, rows, cols, bias).drop(columns=["channel"])
+    features = pair_features(customers, campaigns, rows, cols, bias, life).drop(columns=["channel"])
     funnel = summary.drop(columns=["customer_id", "campaign_id"]).reset_index(drop=True)
     return pd.concat([features, funnel], axis=1)
 
@@ -559,6 +808,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--seed-campaigns", default=None, metavar="PATH", help="a real campaigns table to fit on"
     )
+    stage.add_campaigns_argument(parser)
     add_bias_arguments(parser)
     args = stage.parse_stage_args(parser, argv)
     bias = parse_bias(args.bias_group, args.bias_strength)
@@ -568,13 +818,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         seed_data = stage.read_seed_data(args.seed_data, required, ENGAGEMENTS)
     if args.seed_campaigns:
         seed_campaigns = stage.read_seed_data(args.seed_campaigns, CAMPAIGN_COLUMNS[2:], CAMPAIGNS)
+    config = stage.config_from_args(
+        args, seed_data=seed_data, seed_campaigns=seed_campaigns, bias=bias, campaigns=args.campaigns
+    )
     stage.run_stage(
         generate,
         parents=PARENTS,
         data_dir=args.data_dir,
         out_dir=args.out_dir or args.data_dir,
         fmt=args.format,
-        config=stage.config_from_args(args, seed_data=seed_data, seed_campaigns=seed_campaigns, bias=bias),
+        config=config,
     )
     return 0
 

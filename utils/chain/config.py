@@ -35,9 +35,21 @@ class ChainConfig:
     bias: Bias = field(default_factory=Bias)
     seed_data: pd.DataFrame | None = field(default=None, repr=False)  # the user's table for one stage
     seed_campaigns: pd.DataFrame | None = field(default=None, repr=False)  # marketing: real campaigns
+    start: str = constants.DEFAULT_START  # first day of the period (ISO date)
+    end: str = constants.DEFAULT_END  # last day of the period, inclusive
+    campaigns: int | None = None  # campaigns in the period (None: CAMPAIGNS_PER_YEAR a year)
     progress: bool = False
 
     def __post_init__(self) -> None:
+        start, end = _date(self.start, "--start"), _date(self.end, "--end")
+        if end < start:
+            raise UserError(f"--end {end.date()} is before --start {start.date()}")
+        if (end - start).days >= 366 * constants.MAX_PERIOD_YEARS:
+            raise UserError(f"the period may span at most {constants.MAX_PERIOD_YEARS} years")
+        object.__setattr__(self, "start", str(start.date()))
+        object.__setattr__(self, "end", str(end.date()))
+        if self.campaigns is not None:
+            _positive(self.campaigns, "--campaigns")
         checked = [census.check_state(state) for state in self.states]
         if not checked:
             raise UserError("no states given")
@@ -55,6 +67,18 @@ class ChainConfig:
             raise UserError("bias must be a utils.chain.bias.Bias")
 
     @property
+    def period_days(self) -> int:
+        """Days in the period, both ends included."""
+        return (pd.Timestamp(self.end) - pd.Timestamp(self.start)).days + 1
+
+    @property
+    def campaign_count(self) -> int:
+        """Campaigns the build makes: ``campaigns``, or CAMPAIGNS_PER_YEAR per year of the period."""
+        if self.campaigns is not None:
+            return self.campaigns
+        return max(1, round(constants.CAMPAIGNS_PER_YEAR * self.period_days / 365.25))
+
+    @property
     def customers(self) -> int:
         """Customers the build makes (states x rows per state)."""
         return len(self.states) * self.rows_per_state
@@ -70,7 +94,20 @@ class ChainConfig:
             "demographic_seed_rows": self.demographic_seed_rows,
             "bias": self.bias.describe(),
             "seed_data_rows": None if self.seed_data is None else len(self.seed_data),
+            "start": self.start,
+            "end": self.end,
+            "campaigns": self.campaign_count,
         }
+
+
+def _date(value, what: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (TypeError, ValueError):
+        stamp = None
+    if stamp is None or pd.isna(stamp) or stamp != stamp.normalize():
+        raise UserError(f"{what} must be a date such as 2024-01-01, got {value!r}")
+    return stamp
 
 
 def _positive(value, what: str) -> int:

@@ -21,7 +21,12 @@ import pandas as pd
 
 import constants
 from utils.core import schema
-from utils.core.schema import EVENT_TYPES
+from utils.core.schema import (
+    CODE_RESPONSE_CHANNELS,
+    EVENT_TYPES,
+    IMPRESSION_ONLY_CHANNELS,
+    OPEN_CHANNELS,
+)
 
 Tables = Mapping[str, pd.DataFrame]
 MAX_EXAMPLES = 5
@@ -145,22 +150,34 @@ def _inside_window(tables: Tables) -> pd.DataFrame:
 
 
 def _funnel_counts(events: pd.DataFrame) -> pd.DataFrame:
-    """Per (customer, campaign): the number of impressions, clicks and conversions (vectorised)."""
+    """Per (customer, campaign): its channel and the number of events of each type (vectorised)."""
     customer, customers = pd.factorize(events["customer_id"])
     campaign, campaigns = pd.factorize(events["campaign_id"])
     pair, pairs = pd.factorize(customer.astype(np.int64) * max(len(campaigns), 1) + campaign)
     kind = pd.Categorical(events["event_type"], categories=EVENT_TYPES).codes
     known = kind >= 0
-    counts = np.bincount(pair[known] * 3 + kind[known], minlength=3 * len(pairs)).reshape(-1, 3)
+    width = len(EVENT_TYPES)
+    counts = np.bincount(pair[known] * width + kind[known], minlength=width * len(pairs)).reshape(-1, width)
     frame = pd.DataFrame(counts, columns=list(EVENT_TYPES))
     frame.insert(0, "campaign_id", np.asarray(campaigns)[pairs % max(len(campaigns), 1)])
     frame.insert(0, "customer_id", np.asarray(customers)[pairs // max(len(campaigns), 1)])
+    channel = np.empty(len(pairs), dtype=object)
+    channel[pair] = events["channel"].astype(object).to_numpy()
+    frame.insert(2, "channel", channel)
     return frame
 
 
 def _funnel_monotonic(tables: Tables) -> pd.DataFrame:
     counts = _funnel_counts(tables["engagements"])
-    bad = (counts["conversion"] > counts["click"]) | (counts["click"] > counts["impression"])
+    channel = counts["channel"].to_numpy()
+    code = np.isin(channel, CODE_RESPONSE_CHANNELS)
+    converted_from = np.where(code, counts["impression"], counts["click"])
+    opens = np.isin(channel, OPEN_CHANNELS)
+    bad = (counts["conversion"] > converted_from) | (counts["click"] > counts["impression"])
+    bad |= (counts["open"] > counts["impression"]) | (~opens & (counts["open"] > 0))
+    bad |= opens & (counts["click"] > counts["open"])
+    only = np.isin(channel, IMPRESSION_ONLY_CHANNELS)
+    bad |= only & ((counts["open"] + counts["click"] + counts["conversion"]) > 0)
     return counts.loc[bad]
 
 
@@ -233,7 +250,10 @@ RULES: list[Rule] = [
     ),
     Rule(
         "funnel monotonic",
-        "per customer and campaign: conversions <= clicks <= impressions",
+        "per customer and campaign: clicks <= impressions; conversions <= clicks (<= impressions for "
+        f"{', '.join(CODE_RESPONSE_CHANNELS)}, answered with a code); opens <= impressions and clicks <= "
+        f"opens for {', '.join(OPEN_CHANNELS)}, no opens elsewhere; impressions only for "
+        f"{', '.join(IMPRESSION_ONLY_CHANNELS)}",
         ("engagements",),
         _funnel_monotonic,
     ),

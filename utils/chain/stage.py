@@ -57,7 +57,8 @@ class StageResult:
     """What a stage's ``generate(parents, config)`` returns; the orchestrator writes it.
 
     ``tables`` and ``seeds`` by logical table name (``demographics``: all states in one frame),
-    ``models`` by model name (saved as ``models/{name}.pkl``), ``ground_truth`` (JSON) or None.
+    ``models`` by model name (saved as ``models/{name}.pkl``), ``ground_truth`` (JSON) or None,
+    ``truth_files``: ground-truth tables by path inside the dataset folder (written as CSV).
     """
 
     stage: str
@@ -65,6 +66,7 @@ class StageResult:
     seeds: dict[str, pd.DataFrame] = field(default_factory=dict)
     models: dict[str, Any] = field(default_factory=dict)
     ground_truth: dict | None = None
+    truth_files: dict[str, pd.DataFrame] = field(default_factory=dict)
 
 
 # --- Command line ----------------------------------------------------------------------------------
@@ -81,6 +83,25 @@ def add_stage_arguments(parser: argparse.ArgumentParser, seed_data_help: str) ->
         type=int,
         default=constants.CHAIN_SEED_CUSTOMERS,
         help="customers in the simulated seed sample",
+    )
+    add_period_arguments(parser)
+    return parser
+
+
+def add_period_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--start`` / ``--end``: the period the campaigns and purchases fall in (ISO dates, inclusive)."""
+    parser.add_argument("--start", default=constants.DEFAULT_START, help="first day of the period")
+    parser.add_argument("--end", default=constants.DEFAULT_END, help="last day of the period (inclusive)")
+    return parser
+
+
+def add_campaigns_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--campaigns``: how many campaigns the period has (default: CAMPAIGNS_PER_YEAR a year)."""
+    parser.add_argument(
+        "--campaigns",
+        type=int,
+        default=None,
+        help=f"campaigns in the period (default: {constants.CAMPAIGNS_PER_YEAR} a year)",
     )
     return parser
 
@@ -177,6 +198,8 @@ def config_from_args(args: argparse.Namespace, **options: Any) -> ChainConfig:
         seed=args.seed,
         epochs=args.epochs,
         seed_customers=args.seed_customers,
+        start=args.start,
+        end=args.end,
         progress=progress_enabled(args.quiet),
         **options,
     )
@@ -369,6 +392,9 @@ def write_result(run: runs.Run, result: StageResult, parents: Mapping[str, pd.Da
     if result.ground_truth is not None:
         text = json.dumps(result.ground_truth, indent=2, sort_keys=True) + "\n"
         written.append(run.write_bytes(schema.GROUND_TRUTH, text.encode(), stage=result.stage, kind="truth"))
+    for path, frame in result.truth_files.items():
+        data = frame.to_csv(index=False, lineterminator="\n").encode()
+        written.append(run.write_bytes(path, data, stage=result.stage, kind="truth"))
     return written
 
 

@@ -80,13 +80,21 @@ HOUSEHOLD_LANGUAGE = (  # C16002 language spoken at home by the household
 # Preferences, campaigns, engagements, transactions.
 CHANNELS = ("email", "social", "search", "display", "tv", "direct_mail", "sms")
 DEVICES = ("mobile", "desktop", "tablet")
+# Where an engagement happened: a screen, a TV set (TV exposures) or paper (a mail piece, its code).
+ENGAGEMENT_DEVICES = (*DEVICES, "tv", "print")
 CATEGORIES = ("electronics", "apparel", "home", "beauty", "grocery", "sports")
 AFFINITIES = tuple(f"affinity_{category}" for category in CATEGORIES)
 OPT_INS = ("email_opt_in", "sms_opt_in", "push_opt_in")
 OBJECTIVES = ("awareness", "acquisition", "conversion", "retention")
 SEGMENTS = ("all_adults", "young_adults", "middle_aged", "seniors", "value_seekers", "loyal_customers")
 CREATIVES = ("video", "static_image", "carousel", "text", "interactive")
-EVENT_TYPES = ("impression", "click", "conversion")  # in funnel order
+# Engagement events in funnel order: an impression is an ad served, an email, SMS or mail piece
+# delivered, or a TV exposure; an open exists for email only; TV has impressions only (it works
+# through purchases); a mail piece is answered with a code (a conversion without a click).
+EVENT_TYPES = ("impression", "open", "click", "conversion")
+OPEN_CHANNELS = ("email",)
+IMPRESSION_ONLY_CHANNELS = ("tv",)
+CODE_RESPONSE_CHANNELS = ("direct_mail",)
 PAYMENT_METHODS = ("credit_card", "debit_card", "digital_wallet", "cash", "buy_now_pay_later")
 SALES_CHANNELS = ("online", "mobile_app", "in_store")
 
@@ -238,7 +246,7 @@ TABLES: dict[str, Table] = {
                 _id("campaign_id"),
                 Column("timestamp", "datetime"),
                 _category("event_type", EVENT_TYPES),
-                _category("device", DEVICES),
+                _category("device", ENGAGEMENT_DEVICES),
                 _category("channel", CHANNELS),
             ),
             "engagement_id",
@@ -246,7 +254,7 @@ TABLES: dict[str, Table] = {
                 ForeignKey("customer_id", DEMOGRAPHICS, "customer_id"),
                 ForeignKey("campaign_id", CAMPAIGNS, "campaign_id"),
             ),
-            description="one row per impression, click or conversion event",
+            description="one row per impression, open, click or conversion event",
         ),
         Table(
             TRANSACTIONS,
