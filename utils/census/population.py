@@ -10,7 +10,7 @@ target                                axes                       universe (cell 
 ====================================  =========================  ==========================
 B01001B–I sex × age × race            age, sex, race             adults 18+
 B12002 marital status × sex × age     age, sex, marital          adults 18+
-B15002 education × sex                sex, education             adults 25+ (0/1 weight)
+B15001 education × sex × age          age→5 bands, sex, educ.    adults 18+, within age × sex
 B19037 income × age of householder   age→4 bands, income        households (headship)
 B19001B–I income × race               race, income               households, within race
 S2501 household size                  size                       households (headship)
@@ -21,9 +21,29 @@ B19001's income marginal follows from B19037 (same households). Income by race i
 target: householders' race mix differs from that of adults weighted by an age-only headship rate, so
 the race mix is left to B01001 and only the income distribution within each race is fitted.
 Where no table links two attributes, the prior carries a documented assumption (:func:`prior`):
-married people rarely live alone, income rises with education and household size, and the
-education of 18–24 year-olds (no state table) follows national ACS 2018 shares. Urban/rural has a
-state share only and is drawn independently of everything else.
+married people rarely live alone, income rises with education and household size, and the split of
+B15001's 18–24 bracket between 18–19 and 20–24 follows national ACS 2018 shares (no bachelor's degree
+at 18–19). Urban/rural has a state share only and is drawn independently of everything else.
+
+Four more attributes are each fitted by their own small IPF on top of the joint
+(:func:`fit_attributes`): a joint of the attribute with the axes it depends on, raked to the main
+joint's margin on those axes and to the attribute's table; every seed row then draws it from
+P(attribute | those axes), stratified inside each cell (:func:`draw_attribute`):
+
+=========================  ============================  =======================  =========================
+attribute                  census target                 depends on (prior)       universe
+=========================  ============================  =======================  =========================
+employment_status          B23001 sex × age (10 bands)   age, sex, educ., income  persons, within age × sex
+home_ownership             B25007 tenure × age of h.     age, marital, income     households, within age
+children_in_household      B09002 → parents by sex and   age, sex, marital, size  adults, within sex ×
+                           married (:func:`census.                                married
+                           parents_with_children`)
+household_language         C16002 language               age, race/ethnicity      households
+=========================  ============================  =======================  =========================
+
+Ages inside an age cell (:data:`AGE_ROWS`): flat in a closed cell, a truncated geometric tail in 85+,
+and degree holders of the youngest cells only at the ages a degree can be held
+(:data:`EDUCATION_AGE_WEIGHTS`: a bachelor's from 21).
 """
 
 from __future__ import annotations
