@@ -62,18 +62,24 @@ CATEGORY = "realism"
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile (Wilson interval, ±SE interval)
 
 # Minimum supports below which a point figure is skipped, not judged (shares use the Wilson interval).
-MIN_EVENTS = 100  # clicks or impressions behind a cost (CPC, CPM)
-MIN_ORDERS = 200  # transactions behind a mean order value, a revenue share or ROAS
-MIN_CUSTOMERS = 200  # customers behind a per-customer figure (top-20 % share, frequency, income quintile, TV)
-MIN_GAPS = 100  # inter-purchase gaps behind their median
-MIN_ROWS_PER_BIN = 100  # a profile over hours, weekdays or months: rows per bin on average
-MIN_ROWS_PER_DAY = 30  # a day-level figure (top day, a holiday's rank or ratio): rows per day on average
+# Each keeps the figure's sampling noise well inside its band: a count of n rows varies by about
+# 1/sqrt(n), a sum of n order values (coefficient of variation about 1) by about sqrt(2/n).
+MIN_EVENTS = 400  # clicks or impressions behind a cost (CPC, CPM): +-5 %
+MIN_ORDERS = 400  # transactions behind a mean order value, a revenue share or ROAS: +-7 %
+MIN_CUSTOMERS = 400  # customers behind a per-customer figure (top-20 % share, frequency, income quintile, TV)
+MIN_GAPS = 400  # inter-purchase gaps behind their median
+MIN_ROWS_PER_HOUR = 100  # hour-of-day profiles: rows per hour on average (2,400; bands 3-15 and wider)
+MIN_ROWS_PER_WEEKDAY = 1_000  # the weekday max/min (band 1.2-2.0): +-3 % per weekday
+MIN_ROWS_PER_MONTH = 5_000  # monthly revenue factors (lowest month band 0.80-0.95): +-2 % per month
+MIN_ROWS_PER_DAY = 50  # a day-level figure (top day, a holiday's rank or ratio): rows per day on average
 MIN_SUPPORTS = {
     "events": MIN_EVENTS,
     "orders": MIN_ORDERS,
     "customers": MIN_CUSTOMERS,
     "gaps": MIN_GAPS,
-    "rows_per_bin": MIN_ROWS_PER_BIN,
+    "rows_per_hour": MIN_ROWS_PER_HOUR,
+    "rows_per_weekday": MIN_ROWS_PER_WEEKDAY,
+    "rows_per_month": MIN_ROWS_PER_MONTH,
     "rows_per_day": MIN_ROWS_PER_DAY,
 }
 
@@ -754,7 +760,7 @@ def hours(data: Data) -> dict[str, Measure]:
     every = np.bincount(tx["hour"], minlength=24)
     remote = np.bincount(tx.loc[tx["remote"], "hour"], minlength=24)
     store = np.bincount(tx.loc[tx["channel"] == IN_STORE, "hour"], minlength=24)
-    minimum = 24 * MIN_ROWS_PER_BIN
+    minimum = 24 * MIN_ROWS_PER_HOUR
     return {
         "purchases_hour_of_day_max_min_ratio": point(_max_min(every), every.sum(), minimum),
         "remote_purchases_hour_of_day_max_min_ratio": point(_max_min(remote), remote.sum(), minimum),
@@ -770,7 +776,7 @@ def weekdays(data: Data) -> dict[str, Measure]:
     tx = data.transactions
     store = np.bincount(tx.loc[tx["channel"] == IN_STORE, "weekday"], minlength=7)
     return {
-        "in_store_day_of_week_max_min_ratio": point(_max_min(store), store.sum(), 7 * MIN_ROWS_PER_BIN),
+        "in_store_day_of_week_max_min_ratio": point(_max_min(store), store.sum(), 7 * MIN_ROWS_PER_WEEKDAY),
         "in_store_weekend_share": share(int(store[5:].sum()), int(store.sum())),
     }
 
@@ -799,7 +805,7 @@ def months(data: Data) -> dict[str, Measure]:
     tx = data.transactions[data.transactions["year"] == year]
     monthly = np.bincount(tx["month"] - 1, weights=tx["amount"], minlength=12)
     note = f"calendar year {year}"
-    support, minimum = len(tx), 12 * MIN_ROWS_PER_BIN
+    support, minimum = len(tx), 12 * MIN_ROWS_PER_MONTH
     mean = monthly.mean()
     daily = tx.groupby("date")["amount"].sum()
     top_day = daily.idxmax() if len(daily) else None
