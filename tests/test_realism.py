@@ -289,8 +289,8 @@ def test_tv_reach_frequency_and_lift():
     roas = values["roas_tv"]
     # exposed mean 200, unexposed mean 50: lift (200 - 50) x 2 exposed = 300 over a $100 budget
     assert roas.value == pytest.approx(3.0)
-    expected_se = 2 * np.sqrt(np.var([100, 300], ddof=1) / 2 + 0) / 100
-    assert roas.se == pytest.approx(expected_se)
+    # SE: 2 exposed x sqrt(20,000 / 2 + 0 / 2) = 200 (exposed variance 20,000, unexposed 0), over $100
+    assert roas.se == pytest.approx(2.0)
 
 
 def test_sales_mix_order_values_and_opt_ins():
@@ -567,3 +567,19 @@ def test_an_unknown_campaign_never_joins_another_pair():
     rows = [("C0", "K1", "impression", "email"), ("C1", "K_unknown", "open", "email")]
     data = dataset(n=2, engagements=events(*rows))
     assert measured(data, "email_open_rate").value == 0
+
+
+def test_evaluate_fails_out_of_band_passes_in_band_and_skips_thin_figures():
+    table = realism.load_benchmarks().set_index("metric")
+    rows = table.loc[["email_opt_in_rate", "sms_opt_in_rate", "aov_grocery_usd"]].reset_index()
+    rows.loc[0, ["band_low", "band_high"]] = [0.9, 1.0]  # 500 of 1,000 opted in: Wilson [0.47, 0.53]
+    rows.loc[1, ["band_low", "band_high"]] = [0.4, 0.6]
+    bought = purchases(*[(f"C{i}", T0, 50.0) for i in range(10)])
+    half = [i % 2 == 0 for i in range(1000)]
+    data = dataset(n=1000, transactions=bought, email_opt_in=half, sms_opt_in=half)
+    result = realism.evaluate(data.tables, benchmarks=rows)
+    verdicts = {c.name: c for c in result.checks}
+    assert verdicts["email_opt_in_rate"].status == FAIL and verdicts["email_opt_in_rate"].figure == 0.5
+    assert verdicts["sms_opt_in_rate"].status == PASS
+    grocery = verdicts["aov_grocery_usd"]
+    assert grocery.status == SKIP and "too few rows: 10" in grocery.detail
