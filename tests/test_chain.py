@@ -244,6 +244,7 @@ def _tiny() -> dict[str, pd.DataFrame]:
             "campaign_id": ["C1"] * 3,
             "timestamp": ["2024-03-02 10:00:00", "2024-03-02 10:05:00", "2024-03-10 23:59:59"],
             "event_type": ["impression", "click", "conversion"],
+            "channel": ["search"] * 3,
         }
     )
     sales = pd.DataFrame(
@@ -287,36 +288,44 @@ def test_rules_pass_on_valid_tables_and_catch_each_break():
         assert rule in _broken(changed), rule
 
 
-@settings(max_examples=25, deadline=None)
-@given(st.lists(st.integers(0, 3), min_size=3, max_size=3), st.integers(0, 2**16))
-def test_expanded_funnels_keep_their_counts(counts, seed):
+@settings(max_examples=40, deadline=None)
+@given(
+    st.sampled_from(schema.CHANNELS),
+    st.lists(st.integers(0, 3), min_size=4, max_size=4),
+    st.floats(0, 1),
+    st.integers(0, 2**16),
+)
+def test_expanded_funnels_keep_their_counts_and_order(channel, counts, position, seed):
     impressions = 1 + counts[0]
-    clicks = min(counts[1], impressions)
-    conversions = min(counts[2], clicks)
-    campaigns = pd.DataFrame(
-        {"campaign_id": ["C1"], "start_date": ["2024-01-05"], "end_date": ["2024-01-05"]}
+    repaired = marketing.repair_funnels(
+        pd.DataFrame(
+            {
+                "n_impressions": [impressions],
+                "n_opens": [counts[1]],
+                "n_clicks": [counts[2]],
+                "n_conversions": [counts[3]],
+                "window_position": [position],
+                "open_delay_h": [30.0],
+                "click_delay_h": [0.5],
+                "conversion_delay_h": [30.0],
+            }
+        ),
+        np.array([channel]),
     )
-    pairs = pd.DataFrame(
-        {
-            "customer_id": ["A"],
-            "campaign_id": ["C1"],
-            "channel": ["email"],
-            "n_impressions": [impressions],
-            "n_clicks": [clicks],
-            "n_conversions": [conversions],
-            "window_position": [0.99],
-            "click_delay_h": [30.0],
-            "conversion_delay_h": [30.0],
-        }
+    campaigns = pd.DataFrame(
+        {"campaign_id": ["C1"], "start_date": ["2024-01-05"], "end_date": ["2024-01-08"]}
+    )
+    pairs = pd.concat(
+        [pd.DataFrame({"customer_id": ["A"], "campaign_id": ["C1"], "channel": [channel]}), repaired], axis=1
     )
     events = marketing.expand_events(pairs, campaigns, pd.Series(["mobile"]), seeding.generator(seed, "t"))
-    assert events["event_type"].value_counts().reindex(
-        ["impression", "click", "conversion"], fill_value=0
-    ).tolist() == [
-        impressions,
-        clicks,
-        conversions,
-    ]
+    expected = repaired[["n_impressions", "n_opens", "n_clicks", "n_conversions"]].iloc[0].tolist()
+    assert (
+        events["event_type"].value_counts().reindex(list(schema.EVENT_TYPES), fill_value=0).tolist()
+        == expected
+    )
+    if channel in schema.IMPRESSION_ONLY_CHANNELS:
+        assert expected[1:] == [0, 0, 0] and set(events["device"]) == {"tv"}
     tables = {"engagements": events, "marketing_campaigns": campaigns}
     tables |= {"demographics": pd.DataFrame({"customer_id": ["A"], "age": [40]})}
     assert {r.name for r in check_rules(tables, touching=["engagements"]) if r.violations} == set()

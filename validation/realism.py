@@ -84,6 +84,7 @@ MIN_SUPPORTS = {
 }
 
 DIGITAL = ("email", "search", "display", "social", "sms")
+PAID_MEDIA = ("search", "display", "social")  # bought media whose sales are attributed by clicks
 REMOTE = ("online", "mobile_app")
 IN_STORE = "in_store"
 BACHELOR_PLUS = ("bachelors", "graduate_or_professional")
@@ -383,6 +384,7 @@ class Data:
                 "payment": _labels(frame["payment_method"]),
                 "category": _labels(frame["category"]),
                 "attributed": attributed.to_numpy(),
+                "campaign": pd.Index(self.campaigns["campaign_id"]).get_indexer(_text(campaign.fillna(""))),
             }
         )
 
@@ -504,12 +506,14 @@ def paid_media(data: Data) -> dict[str, Measure]:
         parts=[p for p in parts if p[1].value is not None],
     )
     tx = data.transactions
-    budget = float(data.campaigns["budget"].sum())
-    attributed = tx[tx["attributed"]]
-    out["roas_overall"] = (
+    paid = data.campaigns["channel"].isin(PAID_MEDIA).to_numpy()
+    budget = float(data.campaigns.loc[paid, "budget"].sum())
+    attributed = tx[tx["attributed"] & (tx["campaign"] >= 0)]
+    attributed = attributed[paid[attributed["campaign"].to_numpy()]]
+    out["roas_paid_media"] = (
         point(attributed["amount"].sum() / budget, len(attributed), MIN_ORDERS)
         if budget > 0
-        else missing("no budget")
+        else missing("no paid media budget")
     )
     return out
 
@@ -941,7 +945,7 @@ FAMILIES: dict[Family, tuple[str, ...]] = {
         "social_cpc_usd",
         "social_cpm_usd",
         "conversion_per_click_digital",
-        "roas_overall",
+        "roas_paid_media",
     ),
     sms: ("sms_click_rate", "sms_conversion_per_delivered", "sms_to_non_opted_in"),
     direct_mail: ("direct_mail_response_rate_house", "direct_mail_response_rate_prospect"),

@@ -109,9 +109,9 @@ IN_STORE_DAYS = {
     "black_friday": 3.2,
     "christmas_day": 0.0,
     "christmas_eve": 1.3,
-    "last_saturday_before_christmas": 1.6,
+    "last_saturday_before_christmas": 1.45,
     "december_saturday": 1.3,
-    "days_21_23_december": 1.6,
+    "days_21_23_december": 1.3,
     "december_26": 1.4,
 }
 REMOTE_DAYS = {"thanksgiving": 1.6, "black_friday": 2.2, "cyber_monday": 2.9, "christmas_day": 0.7}

@@ -27,13 +27,13 @@ import pandas as pd
 from utils.core import seeding
 
 ACQUISITION_LOOKBACK_YEARS = 4
-RATE_SHAPE = 1.2  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
+RATE_SHAPE = 2.0  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
 PURCHASES_PER_FREQUENCY_UNIT = 12  # purchase_frequency is purchases a month
 DROPOUT_RATE_MEAN = 0.45  # mean dropout hazard a year (annual churn about 1 - E[exp(-rate)])
 DROPOUT_RATE_SHAPE = 2.0
 DROPOUT_LOYALTY_SLOPE = -1.5  # log-hazard change per unit of brand loyalty above 0.5
 REMOTE_SHARE = 0.2  # mean probability that a purchase is remote (Atlanta Fed: ~17-22 % of purchases)
-REMOTE_CONCENTRATION = 10.0  # Beta concentration of the per-customer remote share
+REMOTE_CONCENTRATION = 16.0  # Beta concentration of the per-customer remote share
 COLUMNS = ("customer_id", "acquired_on", "churned_on")
 TRUTH_FILE = "ground_truth/lifecycle.csv"  # beside the data, written by the transactions stage
 
