@@ -160,6 +160,13 @@ def _band(axis, row: dict | None, scale: float = 1.0, label: str = "benchmark ba
         )
 
 
+def _band_text(row: dict | None) -> str:
+    if row is None:
+        return ""
+    high = "" if row["band_high"] >= 1000 else f"-{row['band_high']:g}"  # 1000: a guard, not a bound
+    return f" (band {row['band_low']:g}{high or ' up'})"
+
+
 def _value(row: dict | None) -> str:
     value = None if row is None else row.get("value")
     return "n/a" if value is None or value != value else f"{value:.3g}"
@@ -211,12 +218,14 @@ def realism_hour_figure(hours: pd.DataFrame, table: pd.DataFrame) -> bytes:
     axis.set_xlabel("local hour", fontsize=8)
     axis.set_ylabel("share of purchases", fontsize=8)
     axis.tick_params(labelsize=7)
-    axis.set_title(
-        "Purchases by hour of day: max/min all channels "
-        f"{_value(rows.get('purchases_hour_of_day_max_min_ratio'))}, remote "
-        f"{_value(rows.get('remote_purchases_hour_of_day_max_min_ratio'))} (band 3-15)",
-        fontsize=9,
-    )
+    ratios = [
+        f"{label} {_value(rows.get(metric))}{_band_text(rows.get(metric))}"
+        for label, metric in (
+            ("all channels", "purchases_hour_of_day_max_min_ratio"),
+            ("remote", "remote_purchases_hour_of_day_max_min_ratio"),
+        )
+    ]
+    axis.set_title(f"Purchases by hour of day, max/min: {'; '.join(ratios)}", fontsize=9)
     axis.legend(fontsize=7)
     figure.tight_layout()
     return png(figure)
