@@ -71,6 +71,7 @@ MIN_GAPS = 400  # inter-purchase gaps behind their median
 MIN_ROWS_PER_HOUR = 100  # hour-of-day profiles: rows per hour on average (2,400; bands 3-15 and wider)
 MIN_ROWS_PER_WEEKDAY = 1_000  # the weekday max/min (band 1.2-2.0): +-3 % per weekday
 MIN_ROWS_PER_MONTH = 5_000  # monthly revenue factors (lowest month band 0.80-0.95): +-2 % per month
+MIN_ROWS_SEASON = 2_000  # rows in the year behind the Nov + Dec revenue share (band 0.17-0.25): +-1.3 points
 MIN_ROWS_PER_DAY = 50  # a day-level figure (top day, a holiday's rank or ratio): rows per day on average
 MIN_SUPPORTS = {
     "events": MIN_EVENTS,
@@ -80,6 +81,7 @@ MIN_SUPPORTS = {
     "rows_per_hour": MIN_ROWS_PER_HOUR,
     "rows_per_weekday": MIN_ROWS_PER_WEEKDAY,
     "rows_per_month": MIN_ROWS_PER_MONTH,
+    "rows_in_season_share": MIN_ROWS_SEASON,
     "rows_per_day": MIN_ROWS_PER_DAY,
 }
 
@@ -816,7 +818,7 @@ def months(data: Data) -> dict[str, Measure]:
     total = monthly.sum()
     return {
         "nov_dec_revenue_share": point(
-            monthly[10:].sum() / total if total > 0 else None, support, minimum, note
+            monthly[10:].sum() / total if total > 0 else None, support, MIN_ROWS_SEASON, note
         ),
         "december_seasonal_factor": point(monthly[11] / mean if mean > 0 else None, support, minimum, note),
         "december_over_november_revenue": point(
