@@ -137,11 +137,7 @@ def model_frame(
         }
     frame = pd.DataFrame(
         {
-            "profile": seed_frame.assign(age_cell=_age_cell(seed_frame["age"]))[list(PROFILE_PARTS)].agg(
-                "|".join, axis=1
-            )
-            + "|"
-            + seed_frame["household_size"].astype(str),
+            "profile": _profile(seed_frame),
             "age_position": _age_position(seed_frame, _position_rng(seed)),
             "income_position": _income_position(seed_frame["household_income"], seed_frame["income_bracket"]),
             "urban_rural": seed_frame["urban_rural"],
@@ -149,6 +145,13 @@ def model_frame(
     )
     sdtypes = {"profile": "categorical", "urban_rural": "categorical"}
     return frame, sdtypes | {"age_position": "numerical", "income_position": "numerical"}
+
+
+def _profile(seed_frame: pd.DataFrame) -> pd.Series:
+    """The ``profile`` column: the parts of :data:`PROFILE_PARTS` and the household size, ``|``-joined."""
+    parts = seed_frame.assign(age_cell=_age_cell(seed_frame["age"]))[list(PROFILE_PARTS)].astype(str)
+    others = [parts[column] for column in PROFILE_PARTS[1:]] + [seed_frame["household_size"].astype(str)]
+    return parts[PROFILE_PARTS[0]].str.cat(others, sep="|")
 
 
 def _position_rng(seed: int):
