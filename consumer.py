@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 import constants
+from utils.census import tables as census
 from utils.chain import stage
 from utils.chain.config import ChainConfig
 from utils.core import schema, seeding
@@ -55,6 +56,7 @@ CHANNEL_LOGITS = {
     "direct_mail": (-1.6, 2.8),
     "sms": (0.4, -1.6),
 }
+OFFLINE_CHANNELS, OFFLINE_SHARES = ("tv", "direct_mail"), (0.65, 0.35)
 DEVICE_LOGITS = {"mobile": (2.0, -1.8), "desktop": (0.0, 0.9), "tablet": (-1.0, 0.9)}
 # Category affinity: mean = intercept + female * gender + slope * (age - 18) / 60, Beta around it.
 AFFINITY_MEANS = {
@@ -97,14 +99,32 @@ def simulate_preferences(customers: pd.DataFrame, rng: np.random.Generator) -> p
     frame["avg_basket_size"] = np.round(basket, 2)
     # Higher incomes buy a little more often and in larger baskets: spend rises with income about as
     # the BLS Consumer Expenditure Survey's quintiles do (top / bottom 3-4.5x).
-    frame["purchase_frequency"] = rng.gamma(2.0, 0.13 * np.exp(0.15 * income_z))
+    frame["purchase_frequency"] = rng.gamma(3.0, 0.087 * np.exp(0.15 * income_z))
     for category, (base, gender, slope) in AFFINITY_MEANS.items():
         frame[f"affinity_{category}"] = _beta(rng, base + gender * female + slope * age, 6)
     # Opt-in rates: email about 70 %, SMS about 30 % (10.5-57 % published), push 60 % of app users.
     frame["email_opt_in"] = rng.random(n) < 0.62 + 0.15 * age
     frame["sms_opt_in"] = rng.random(n) < 0.36 - 0.2 * age
     frame["push_opt_in"] = rng.random(n) < np.where(frame["preferred_device"] == "mobile", 0.65, 0.35)
+    # Customers without an internet subscription (ACS B28005 by state and age: about 9-12 % of
+    # 18-64-year-olds, 24 % of those 65+) prefer TV or mail and have no email or push opt-in.
+    offline = rng.random(n) < _offline_share(customers)
+    offline_channel = rng.choice(OFFLINE_CHANNELS, int(offline.sum()), p=OFFLINE_SHARES)
+    frame.loc[offline, "preferred_channel"] = offline_channel
+    frame.loc[offline, ["email_opt_in", "push_opt_in"]] = False
     return tidy(frame)
+
+
+def _offline_share(customers: pd.DataFrame) -> np.ndarray:
+    """Each customer's chance to have no internet subscription: B28005 by state and age bracket."""
+    if "state" not in customers:
+        return np.zeros(len(customers))
+    known = set(census.all_states())
+    table = census.internet_by_age(sorted(set(customers["state"].astype(str)) & known))
+    table = table[table["age_bracket"] != "0-17"].set_index(["state", "age_bracket"])["no_internet_share"]
+    bracket = np.where(customers["age"].to_numpy() >= 65, "65+", "18-64")
+    keys = pd.MultiIndex.from_arrays([customers["state"].astype(str).to_numpy(), bracket])
+    return table.reindex(keys).fillna(0.0).to_numpy()
 
 
 def tidy(frame: pd.DataFrame) -> pd.DataFrame:

@@ -66,6 +66,14 @@ OBJECTIVE_MIX = {  # objective shares by channel, in OBJECTIVES order (awareness
     "tv": (0.7, 0.3, 0.0, 0.0),
     "direct_mail": (0.0, 0.4, 0.3, 0.3),
 }
+# Which segments a channel's campaigns target: owned channels (email, SMS, mail) address the customer
+# file by behaviour (everyone, value seekers, loyal customers); bought media buy audiences by age.
+BEHAVIOURAL_SEGMENTS = ("all_adults", "value_seekers", "loyal_customers")
+AGE_SEGMENTS = ("all_adults", "young_adults", "middle_aged", "seniors")
+CHANNEL_SEGMENTS = {
+    channel: BEHAVIOURAL_SEGMENTS if channel in ("email", "sms", "direct_mail") else AGE_SEGMENTS
+    for channel in CHANNELS
+}
 DURATION_DAYS = {  # campaign length range by channel (inclusive)
     "email": (5, 14),
     "sms": (3, 7),
@@ -103,12 +111,12 @@ class Media:
 # 9 % house / 4.9 % prospect). Email, SMS and mail unit costs (ESP sends, messages, print and
 # postage) are not benchmarks: they only set those campaigns' budgets.
 MEDIA = {
-    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.085, paid=False),
+    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.12, paid=False),
     "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, cvr=0.08, paid=False),
     "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, cvr=0.06, paid=False),
-    "search": Media(reach=0.18, frequency=3, unit_cost=2.3 * 0.035, ctr=0.035, cvr=0.045, paid=True),
+    "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, cvr=0.045, paid=True),
     "display": Media(reach=0.45, frequency=6, unit_cost=3.5 / 1000, ctr=0.0045, cvr=0.04, paid=True),
-    "social": Media(reach=0.4, frequency=4, unit_cost=12.0 / 1000, ctr=0.011, cvr=0.045, paid=True),
+    "social": Media(reach=0.4, frequency=4, unit_cost=12.0 / 1000, ctr=0.011, cvr=0.035, paid=True),
     "tv": Media(reach=0.65, frequency=4.5, unit_cost=28.0 / 1000, ctr=0.0, cvr=0.0, paid=True),
 }
 EMAIL_OPEN_RATE = 0.21  # opens per delivered email
@@ -123,6 +131,7 @@ LOYALTY_EFFECT = 0.4
 DEAL_EFFECT = 1.5  # conversion lift per unit of discount x price sensitivity
 SEND_HOUR = {"email": 10, "sms": 12}
 RESEND_AFTER_DAYS = 3
+MAIL_RESPONSE_CURVE = (1.3, 2.5)  # Beta shape of when, over the rest of the flight, mail is answered
 # Device of a digital event: the customer's preferred device with this probability, else the
 # channel's mix (mobile, desktop, tablet): Salesforce Shopping Index mobile 60-78 % of traffic.
 PREFERRED_DEVICE_SHARE = 0.5
@@ -169,11 +178,6 @@ def plan(count: int, weights: Sequence[float], names: Sequence[str]) -> np.ndarr
     return np.repeat(np.array(names, dtype=object), counts)
 
 
-def segment_plan(count: int) -> np.ndarray:
-    """The target segment of each of ``count`` campaigns: ``SEGMENT_WEIGHTS`` by largest remainder."""
-    return plan(count, SEGMENT_WEIGHTS, SEGMENTS)
-
-
 def simulate_campaigns(count: int, days: int, rng: np.random.Generator) -> pd.DataFrame:
     """Seed campaigns from rules, as the synthesizer sees them (channel, dates as days, weight)."""
     channel = rng.choice(CHANNELS, count, p=CHANNEL_WEIGHTS)
@@ -196,7 +200,7 @@ def simulate_campaigns(count: int, days: int, rng: np.random.Generator) -> pd.Da
         {
             "channel": channel,
             "objective": objective,
-            "target_segment": rng.choice(SEGMENTS, count, p=SEGMENT_WEIGHTS),
+            "target_segment": [_draw_segment(rng, c) for c in channel],
             "creative_type": creative,
             "start_day": start,
             "duration_days": duration,
@@ -204,6 +208,26 @@ def simulate_campaigns(count: int, days: int, rng: np.random.Generator) -> pd.Da
             "discount_pct": np.where(objective == "awareness", 0.0, discount),
         }
     )
+
+
+def _segment_weights(channel: str) -> np.ndarray:
+    weights = pd.Series(SEGMENT_WEIGHTS, index=SEGMENTS)[list(CHANNEL_SEGMENTS[channel])].to_numpy()
+    return weights / weights.sum()
+
+
+def _draw_segment(rng: np.random.Generator, channel: str) -> str:
+    return str(rng.choice(CHANNEL_SEGMENTS[channel], p=_segment_weights(channel)))
+
+
+def book_segments(channels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The target segment of each booked campaign: per channel, its segments in their weights' shares
+    (largest remainder), in random order."""
+    segments = np.empty(len(channels), dtype=object)
+    for channel in CHANNELS:
+        chosen = np.flatnonzero(channels == channel)
+        labels = plan(chosen.size, _segment_weights(channel), CHANNEL_SEGMENTS[channel])
+        segments[chosen] = rng.permutation(labels)
+    return segments
 
 
 def eligible_counts(customers: pd.DataFrame) -> pd.DataFrame:
@@ -252,7 +276,11 @@ def finish_campaigns(frame: pd.DataFrame, config: ChainConfig, eligible: pd.Data
     awareness campaigns. Keeps the media plan columns (reach, frequency, weight) for targeting."""
     frame = frame.reset_index(drop=True)
     days = config.period_days
-    duration = frame["duration_days"].round().clip(MIN_DURATION, min(MAX_DURATION, days)).astype(int)
+    # A channel's flights keep their channel's length (a mail response curve needs weeks, an SMS days).
+    low = frame["channel"].map({c: r[0] for c, r in DURATION_DAYS.items()}).to_numpy()
+    high = frame["channel"].map({c: r[1] for c, r in DURATION_DAYS.items()}).to_numpy()
+    duration = pd.Series(np.clip(frame["duration_days"].round().to_numpy(), low, high), index=frame.index)
+    duration = duration.clip(MIN_DURATION, min(MAX_DURATION, days)).astype(int)
     start = frame["start_day"].round().clip(0, None).astype(int).to_numpy()
     start = np.minimum(start, days - duration.to_numpy())
     day0 = np.datetime64(config.start, "D")
@@ -333,10 +361,11 @@ def generate_campaigns(
         models=models,
         distribution=constants.CAMPAIGN_MARGINALS,
     )
+    channels = plan(count, CHANNEL_WEIGHTS, CHANNELS)
     booking = pd.DataFrame(
         {
-            "channel": plan(count, CHANNEL_WEIGHTS, CHANNELS),
-            "target_segment": rng.permutation(segment_plan(count)),
+            "channel": channels,
+            "target_segment": book_segments(channels, rng),
             "discount_pct": rng.random(count),
         }
     )
@@ -607,7 +636,9 @@ def expand_events(
     # Conversions: after their click; a mail answer (with or without a URL visit) after delivery.
     mail_pair = np.flatnonzero((channel == "direct_mail") & (counts["conversion"] > 0))
     mail_delivery = shown[np.searchsorted(pair, mail_pair)]
-    mail_answer_day = mail_delivery + pairs["conversion_delay_h"].to_numpy()[mail_pair] * 3600
+    # Mail is answered over the rest of the flight (a response curve, not one day's spike).
+    remaining = np.maximum(end[mail_pair] - mail_delivery, 0)
+    mail_answer_day = mail_delivery + remaining * rng.beta(*MAIL_RESPONSE_CURVE, mail_pair.size)
     store_hour = calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], mail_pair.size)
     mail_answer = _at_hour(mail_answer_day.astype(np.int64), store_hour, rng)
     converted = (click_rank < counts["conversion"][click_pair]) & (channel[click_pair] != "direct_mail")

@@ -31,6 +31,7 @@ from utils.chain.rules import RULES, check_rules
 from utils.core import schema, seeding
 from utils.core.cli import UserError
 from utils.core.datasets import load_dataset, load_demographics, seed_dir
+from validation import realism
 
 STATES = ["NY", "WA"]
 SMALL = {"rows_per_state": 1_000, "seed_customers": 1_000, "demographic_seed_rows": 3_000, "validate": False}
@@ -141,12 +142,20 @@ def test_quantity_keeps_its_counts(built):
 
 
 @settings(max_examples=50, deadline=None)
-@given(st.integers(1, 500))
-def test_segment_plan_books_every_segment_its_share(count):
-    plan = pd.Series(marketing.segment_plan(count)).value_counts()
-    assert plan.sum() == count and set(plan.index) <= set(marketing.SEGMENTS)
-    expected = pd.Series(marketing.SEGMENT_WEIGHTS, index=marketing.SEGMENTS) * count
-    assert (plan.reindex(marketing.SEGMENTS, fill_value=0) - expected).abs().max() < 1
+@given(st.integers(1, 500), st.integers(0, 2**16))
+def test_the_plan_books_channels_and_their_segments_in_shares(count, seed):
+    channels = marketing.plan(count, marketing.CHANNEL_WEIGHTS, schema.CHANNELS)
+    booked = pd.Series(channels).value_counts().reindex(schema.CHANNELS, fill_value=0)
+    assert booked.sum() == count
+    assert (booked - pd.Series(marketing.CHANNEL_WEIGHTS, index=schema.CHANNELS) * count).abs().max() < 1
+    segments = marketing.book_segments(channels, np.random.default_rng(seed))
+    for channel in schema.CHANNELS:
+        mine = pd.Series(segments[channels == channel]).value_counts()
+        allowed = marketing.CHANNEL_SEGMENTS[channel]
+        assert set(mine.index) <= set(allowed)  # owned channels by behaviour, bought media by age
+        weights = pd.Series(marketing.SEGMENT_WEIGHTS, index=schema.SEGMENTS)[list(allowed)]
+        expected = weights / weights.sum() * booked[channel]
+        assert (mine.reindex(allowed, fill_value=0) - expected).abs().max() < 1
 
 
 @settings(max_examples=25, deadline=None)
@@ -209,6 +218,14 @@ def test_ctgan_end_to_end(tmp_path):
     assert len(tables["transactions"]) > 0 and len(tables["engagements"]) > 0
     assert all(r.violations == 0 for r in check_rules(tables))
     assert (tmp_path / "models" / "engagements.pkl").exists()
+    # The realism check family holds on what CTGAN makes: structural properties exactly (no TV
+    # clicks, no SMS to customers not opted in, stores closed on holidays), rates within noise.
+    life, why = realism.load_lifecycle(tmp_path)
+    result = realism.evaluate(tables, life, why)
+    failed = result.table.loc[result.table["verdict"] == "fail", ["metric", "value", "band_low", "band_high"]]
+    assert failed.empty, failed.to_string()
+    exact = ["tv_click_events", "sms_to_non_opted_in", "in_store_transactions_christmas", "cash_share_remote"]
+    assert (result.table.set_index("metric").loc[exact, "verdict"] == "pass").all()
 
 
 def test_bad_input_is_one_clear_error(tmp_path, capsys):

@@ -27,7 +27,7 @@ import pandas as pd
 from utils.core import seeding
 
 ACQUISITION_LOOKBACK_YEARS = 4
-RATE_SHAPE = 2.0  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
+RATE_SHAPE = 3.0  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
 PURCHASES_PER_FREQUENCY_UNIT = 12  # purchase_frequency is purchases a month
 DROPOUT_RATE_MEAN = 0.45  # mean dropout hazard a year (annual churn about 1 - E[exp(-rate)])
 DROPOUT_RATE_SHAPE = 2.0
