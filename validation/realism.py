@@ -65,7 +65,8 @@ Z95 = 1.959963984540054  # two-sided 95 % normal quantile (Wilson interval, ±SE
 # Each keeps the figure's sampling noise well inside its band: a count of n rows varies by about
 # 1/sqrt(n), a sum of n order values (coefficient of variation about 1) by about sqrt(2/n).
 MIN_EVENTS = 400  # clicks or impressions behind a cost (CPC, CPM): +-5 %
-MIN_ORDERS = 400  # transactions behind a mean order value, a revenue share or ROAS: +-7 %
+MIN_ORDERS = 400  # transactions behind a mean order value or a revenue share: +-7 %
+MIN_ATTRIBUTED = 100  # attributed orders behind a ROAS (band 1-5, a factor of 5): +-14 %
 MIN_CUSTOMERS = 400  # customers behind a per-customer figure (top-20 % share, frequency, income quintile, TV)
 MIN_GAPS = 400  # inter-purchase gaps behind their median
 MIN_ROWS_PER_HOUR = 100  # hour-of-day profiles: rows per hour on average (2,400; bands 3-15 and wider)
@@ -76,6 +77,7 @@ MIN_ROWS_PER_DAY = 50  # a day-level figure (top day, a holiday's rank or ratio)
 MIN_SUPPORTS = {
     "events": MIN_EVENTS,
     "orders": MIN_ORDERS,
+    "attributed_orders": MIN_ATTRIBUTED,
     "customers": MIN_CUSTOMERS,
     "gaps": MIN_GAPS,
     "rows_per_hour": MIN_ROWS_PER_HOUR,
@@ -513,7 +515,7 @@ def paid_media(data: Data) -> dict[str, Measure]:
     attributed = tx[tx["attributed"] & (tx["campaign"] >= 0)]
     attributed = attributed[paid[attributed["campaign"].to_numpy()]]
     out["roas_paid_media"] = (
-        point(attributed["amount"].sum() / budget, len(attributed), MIN_ORDERS)
+        point(attributed["amount"].sum() / budget, len(attributed), MIN_ATTRIBUTED)
         if budget > 0
         else missing("no paid media budget")
     )
