@@ -13,10 +13,11 @@ How the synthesizer sees the data (``model_frame``):
   language, household size) is one categorical column ``profile``; the position of the age inside
   its cell and of the income inside its bracket are numerical columns, uniform on [0, 1) in every
   cell/bracket, so that one marginal fits them all: the age position is the age's quantile among the
-  ages of its cell and education (:data:`population.AGE_ROWS`: 85+ thins out with age, a bachelor's
-  at 20–24 is held from 21). The profile carries the 13 census age cells, not the 7 age groups: with
-  18–24 as one group, the age inside it was drawn apart from the rest and married 18–19 year-olds
-  came out at 5.9 % (B12002: 1.7 %), bachelor's degrees at 18 at 10.8 %.
+  ages of its cell and education (:func:`population.age_table`: 85+ thins out with age, a bachelor's
+  at 20–24 is held from 21, the others of 20–24 a little younger so that the cell stays flat). The
+  profile carries the 13 census age cells, not the 7 age groups: with 18–24 as one group, the age
+  inside it was drawn apart from the rest and married 18–19 year-olds came out at 5.9 % (B12002:
+  1.7 %), bachelor's degrees at 18 at 10.8 %.
   ``urban_rural`` is categorical. A Gaussian copula keeps every categorical
   marginal but links columns only through one correlation matrix, which cannot hold non-monotone
   cross-tabs: with the attributes as separate columns, marital status by sex and age drifted to a
@@ -83,10 +84,10 @@ def _income_from_position(position: np.ndarray, bracket: pd.Series) -> np.ndarra
     return population.income_from_position(position, population.bracket_index(bracket))
 
 
-def _age_rows(cell: pd.Series, education: pd.Series) -> np.ndarray:
-    """The row of :data:`population.AGE_ROWS` (the ages inside an age cell, by education) of each row."""
+def _age_rows(cell: pd.Series, education: pd.Series, state: str) -> np.ndarray:
+    """The row of ``state``'s :func:`population.age_table` (the ages inside an age cell, by education)."""
     cells = pd.Categorical(cell, categories=population.AGE_CELL_LABELS).codes
-    return population.age_rows(cells, pd.Categorical(education, categories=census.EDUCATION).codes)
+    return population.age_rows(cells, pd.Categorical(education, categories=census.EDUCATION).codes, state)
 
 
 def _age_position(seed_frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
@@ -96,14 +97,16 @@ def _age_position(seed_frame: pd.DataFrame, rng: np.random.Generator) -> np.ndar
     bachelor's degree at 20–24 starts at 21), so that one marginal fits the position in all cells
     (see :func:`population.age_quantiles`).
     """
-    rows = _age_rows(_age_cell(seed_frame["age"]), seed_frame["education"])
-    return population.age_quantiles(seed_frame["age"].to_numpy(), rows, population.AGE_ROWS, rng)
+    state = seed_frame["state"].iloc[0]
+    rows = _age_rows(_age_cell(seed_frame["age"]), seed_frame["education"], state)
+    return population.age_quantiles(seed_frame["age"].to_numpy(), rows, population.age_table(state)[0], rng)
 
 
-def _age_from_position(position: np.ndarray, cell: pd.Series, education: pd.Series) -> np.ndarray:
+def _age_from_position(position: np.ndarray, cell: pd.Series, education: pd.Series, state: str) -> np.ndarray:
     """The age at each position of its cell (and education): inverse of :func:`_age_position`."""
     quantiles = np.clip(position, 0, np.nextafter(1, 0))
-    return population.ages_from_quantiles(quantiles, _age_rows(cell, education), population.AGE_ROWS)
+    table = population.age_table(state)[0]
+    return population.ages_from_quantiles(quantiles, _age_rows(cell, education, state), table)
 
 
 def _age_cell(age: pd.Series) -> pd.Series:
@@ -173,7 +176,7 @@ def from_model_frame(sampled: pd.DataFrame, state: str) -> pd.DataFrame:
     parts.columns = [*PROFILE_PARTS, "household_size"]
     frame = parts.drop(columns=["age_cell", "income_bracket"]).assign(
         age=_age_from_position(
-            sampled["age_position"].to_numpy(float), parts["age_cell"], parts["education"]
+            sampled["age_position"].to_numpy(float), parts["age_cell"], parts["education"], state
         ),
         household_income=_income_from_position(
             sampled["income_position"].to_numpy(float), parts["income_bracket"]

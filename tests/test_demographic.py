@@ -345,9 +345,10 @@ def test_attribute_draws_are_stratified_in_every_cell(cells, rows, seed):
 @given(
     cell=st.integers(0, len(census.AGE_CELLS) - 1),
     level=st.integers(0, len(census.EDUCATION) - 1),
+    state=st.sampled_from([None, "NY", "TX"]),
     seed=st.integers(0, 2**16),
 )
-def test_ages_inside_a_cell_respect_the_degree_ages(cell, level, seed):
+def test_ages_inside_a_cell_respect_the_degree_ages(cell, level, state, seed):
     """Ages drawn for any (cell, education) stay in the cell, at or above the degree's youngest age
     when the cell reaches it (18–19 has no bachelor's: a structural zero of the joint), and their
     positions map back to the same ages."""
@@ -355,12 +356,24 @@ def test_ages_inside_a_cell_respect_the_degree_ages(cell, level, seed):
     assume(last is None or population.youngest_age(np.array([level]))[0] <= last)
     rng = np.random.default_rng(seed)
     cells, levels = np.full(500, cell), np.full(500, level)
-    rows = population.age_rows(cells, levels)
-    ages = population.ages_from_quantiles(rng.random(500), rows, population.AGE_ROWS)
+    table, _ = population.age_table(state)
+    np.testing.assert_allclose(table.sum(axis=1), 1)
+    rows = population.age_rows(cells, levels, state)
+    ages = population.ages_from_quantiles(rng.random(500), rows, table)
     assert (census.age_cell_of(ages) == cell).all()
     assert (ages >= population.youngest_age(levels)).all()
-    quantiles = population.age_quantiles(ages, rows, population.AGE_ROWS, rng)
-    np.testing.assert_array_equal(population.ages_from_quantiles(quantiles, rows, population.AGE_ROWS), ages)
+    quantiles = population.age_quantiles(ages, rows, table, rng)
+    np.testing.assert_array_equal(population.ages_from_quantiles(quantiles, rows, table), ages)
+
+
+def test_single_ages_stay_flat_inside_the_youngest_cells(generated):
+    """Degree holders are older inside 20–24; the other levels are offset so that each age 20–24 keeps
+    about a fifth of the cell (without the offset NY had 15 % at 20 and 24 % at 24), and 18 and 19 half."""
+    ages = _pooled(generated)["age"]
+    young = ages[ages.between(20, 24)].value_counts(normalize=True)
+    assert young.between(0.17, 0.23).all() and len(young) == 5, young
+    teen = ages[ages <= 19].value_counts(normalize=True)
+    assert teen.between(0.45, 0.55).all(), teen
 
 
 def test_new_census_tables_are_consistent():

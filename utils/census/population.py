@@ -41,9 +41,10 @@ children_in_household      B09002 → parents by sex and   age, sex, marital, si
 household_language         C16002 language               age, race/ethnicity      households
 =========================  ============================  =======================  =========================
 
-Ages inside an age cell (:data:`AGE_ROWS`): flat in a closed cell, a truncated geometric tail in 85+,
+Ages inside an age cell (:func:`age_table`): flat in a closed cell, a truncated geometric tail in 85+,
 and degree holders of the youngest cells only at the ages a degree can be held
-(:data:`EDUCATION_AGE_WEIGHTS`: a bachelor's from 21).
+(:data:`EDUCATION_AGE_WEIGHTS`: a bachelor's from 21), the other levels of those cells offset so that
+the cell as a whole stays flat.
 """
 
 from __future__ import annotations
@@ -188,9 +189,14 @@ def _age_in_cell() -> np.ndarray:
 AGE_IN_CELL = _age_in_cell()
 
 
-def _age_rows() -> tuple[np.ndarray, np.ndarray]:
+def _age_rows(education_in_cell: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """P(age | age cell, education): the rows of :data:`AGE_IN_CELL`, then one row per
-    :data:`EDUCATION_AGE_WEIGHTS` entry; and the row of each (cell, education), shape (cells, levels)."""
+    :data:`EDUCATION_AGE_WEIGHTS` entry; and the row of each (cell, education), shape (cells, levels).
+
+    With ``education_in_cell`` (P(education | cell), shape (cells, levels)) the other levels of a cell
+    with degree rows get one more row that offsets them, so that the cell as a whole keeps the ages of
+    :data:`AGE_IN_CELL` (flat 20–24: bachelor's holders are older, so the others are a little younger).
+    """
     rows = [*AGE_IN_CELL]
     row_of = np.repeat(np.arange(len(AGE_CELLS))[:, None], len(EDUCATION), axis=1)
     for (cell, level), weights in EDUCATION_AGE_WEIGHTS.items():
@@ -198,15 +204,51 @@ def _age_rows() -> tuple[np.ndarray, np.ndarray]:
         row[list(weights)] = list(weights.values())
         row_of[AGE_CELLS.index(cell), EDUCATION.index(level)] = len(rows)
         rows.append(row / row.sum())
+    if education_in_cell is None:
+        return np.array(rows), row_of
+    for cell in dict.fromkeys(cell for cell, _ in EDUCATION_AGE_WEIGHTS):
+        index = AGE_CELLS.index(cell)
+        held = [EDUCATION.index(level) for where, level in EDUCATION_AGE_WEIGHTS if where == cell]
+        others = [level for level in range(len(EDUCATION)) if level not in held]
+        shares = education_in_cell[index]
+        if shares[others].sum() <= 0:
+            continue
+        rest = AGE_IN_CELL[index] - sum(shares[level] * rows[row_of[index, level]] for level in held)
+        rest = np.clip(rest, 0, None)
+        row_of[index, others] = len(rows)
+        rows.append(rest / rest.sum())
     return np.array(rows), row_of
 
 
-AGE_ROWS, _AGE_ROW_OF = _age_rows()
+AGE_ROWS, _AGE_ROW_OF = _age_rows()  # without a state's offset rows
+_STATE_AGE_ROWS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def age_rows(cells: np.ndarray, education: np.ndarray) -> np.ndarray:
-    """The row of :data:`AGE_ROWS` (ages inside the cell) of each (age cell index, education index)."""
-    return _AGE_ROW_OF[np.asarray(cells), np.asarray(education)]
+def education_in_cell(joint: np.ndarray) -> np.ndarray:
+    """P(education | age cell) of a fitted joint, shape (cells, levels)."""
+    margin = joint.sum(axis=(SEX, RACE, MARITAL_AXIS, INCOME, SIZE))
+    return margin / margin.sum(axis=1, keepdims=True)
+
+
+def age_table(state: str | None = None, joint: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The rows P(age | cell, education) and the row of each (cell, education) (:func:`_age_rows`).
+
+    ``state=None``: :data:`AGE_ROWS`. With a state, the offset rows from its fitted joint (``joint``, or
+    :func:`fit_joint` of the state), computed once per state: the seed and the synthesizer's age
+    positions use the same table.
+    """
+    if state is None:
+        return AGE_ROWS, _AGE_ROW_OF
+    if state not in _STATE_AGE_ROWS:
+        _STATE_AGE_ROWS[state] = _age_rows(
+            education_in_cell(fit_joint(state).joint if joint is None else joint)
+        )
+    return _STATE_AGE_ROWS[state]
+
+
+def age_rows(cells: np.ndarray, education: np.ndarray, state: str | None = None) -> np.ndarray:
+    """The row of :func:`age_table` (ages inside the cell) of each (age cell index, education index)."""
+    return age_table(state)[1][np.asarray(cells), np.asarray(education)]
 
 
 def youngest_age(education: np.ndarray) -> np.ndarray:
@@ -242,9 +284,10 @@ def age_quantiles(ages: np.ndarray, rows: np.ndarray, shares: np.ndarray, rng: n
     return np.clip(quantiles, 0, np.nextafter(1, 0))
 
 
-def _ages(cells: np.ndarray, education: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """An age inside each age cell index, drawn from :data:`AGE_ROWS` (by cell and education)."""
-    return ages_from_quantiles(rng.random(len(cells)), age_rows(cells, education), AGE_ROWS)
+def _ages(cells: np.ndarray, education: np.ndarray, state: str, rng: np.random.Generator) -> np.ndarray:
+    """An age inside each age cell index, drawn from the state's :func:`age_table` (by cell and education)."""
+    table = age_table(state)[0]
+    return ages_from_quantiles(rng.random(len(cells)), age_rows(cells, education, state), table)
 
 
 def age_given_group(state: str) -> np.ndarray:
@@ -462,6 +505,7 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     urban_rural, plus the derived age_group and income_bracket.
     """
     fit = fit_joint(state)
+    age_table(state, fit.joint)
     tables = census.state_tables(state)
     attributes = fit_attributes(tables, fit.joint)
     rng = seeding.generator(seed, "demographics", partition=state, purpose="census_seed")
@@ -471,7 +515,7 @@ def seed_sample(state: str, rows: int, seed: int) -> SeedSample:
     index = np.unravel_index(cells, SHAPE)
     frame = pd.DataFrame(
         {
-            "age": _ages(index[AGE], index[EDU], rng),
+            "age": _ages(index[AGE], index[EDU], state, rng),
             "gender": np.array(GENDERS)[index[SEX]],
             "race_ethnicity": np.array(RACES)[index[RACE]],
             "education": np.array(EDUCATION)[index[EDU]],
