@@ -7,7 +7,7 @@ lifecycle rows) ``--replicates`` times, recomputes every metric of ``validation/
 per metric: its value, support, bootstrap standard error, ``c = SE x sqrt(support)`` (so SE at another
 support n is about c / sqrt(n)) and ``needed``: the support at which SE is 1/8 of the band's width, i.e.
 a value a quarter of the band inside its edge fails by noise alone in about 2.5 % of builds. The
-``MIN_*`` constants of ``validation/realism.py`` for point figures are set at or above ``needed``.
+``MIN_*`` constants of ``validation/realism_metrics.py`` for point figures are set at or above ``needed``.
 Writes ``bench/results/realism_noise.csv``. Not run by ``python -m bench`` (it needs a default build).
 """
 

@@ -19,8 +19,10 @@ from hypothesis import strategies as st
 
 from utils.core.cli import UserError
 from validation import realism
+from validation import realism_metrics as metrics
 from validation.checks import FAIL, PASS, SKIP
-from validation.realism import Data, judge, measure_all, point, share
+from validation.realism import judge
+from validation.realism_metrics import Data, measure_all, point, share
 
 T0 = pd.Timestamp("2024-03-04 10:00")  # a Monday
 
@@ -142,7 +144,7 @@ def dataset(
     return Data(tables, lifecycle, "no lifecycle file")
 
 
-def measured(data: Data, metric: str) -> realism.Measure:
+def measured(data: Data, metric: str) -> metrics.Measure:
     return measure_all(data, [metric])[metric]
 
 
@@ -150,7 +152,7 @@ def measured(data: Data, metric: str) -> realism.Measure:
 def test_every_calibration_metric_has_a_function():
     table = realism.load_benchmarks()
     assert len(table) >= 75
-    assert set(table["metric"]) == set(realism.METRICS)
+    assert set(table["metric"]) == set(metrics.METRICS)
     assert all(table[column].notna().all() for column in ("definition", "unit", "band_low", "band_high"))
     assert (table["band_low"] <= table["band_high"]).all()
 
@@ -160,7 +162,7 @@ def test_each_family_returns_exactly_its_metrics():
         engagements=events(("C0", "K1", "impression", "email")),
         transactions=purchases(("C0", T0, 10.0), ("C1", T0 + pd.Timedelta(days=3), 20.0, "online")),
     )
-    for family, names in realism.FAMILIES.items():
+    for family, names in metrics.FAMILIES.items():
         assert set(family(data)) == set(names), family.__name__
 
 
@@ -217,7 +219,7 @@ def test_email_funnel_counts_pairs_and_open_delays():
         ("C0", "K1", "conversion", "email", T0 + pd.Timedelta(hours=2))
     ]
     data = dataset(n=10, engagements=events(*delivered, *opens, *later))
-    values = measure_all(data, realism.FAMILIES[realism.email_funnel])
+    values = measure_all(data, metrics.FAMILIES[metrics.email_funnel])
     assert values["email_open_rate"].value == pytest.approx(0.4)
     assert values["email_click_rate"].value == pytest.approx(0.1)
     assert values["email_click_to_open_rate"].value == pytest.approx(0.25)
@@ -235,7 +237,7 @@ def test_sms_to_customers_not_opted_in_is_counted():
         ("C1", "K1", "click", "sms"),
     ]
     data = dataset(n=2, engagements=events(*rows), sms_opt_in=[True, False])
-    values = measure_all(data, realism.FAMILIES[realism.sms])
+    values = measure_all(data, metrics.FAMILIES[metrics.sms])
     assert values["sms_to_non_opted_in"].value == 2
     assert values["sms_click_rate"].value == pytest.approx(0.5)
 
@@ -250,7 +252,7 @@ def test_direct_mail_house_list_is_an_earlier_purchase():
     ]
     bought = purchases(("C0", T0, 50.0), ("C2", mail + pd.Timedelta(days=1), 50.0))  # C2 buys after the piece
     data = dataset(n=3, engagements=events(*rows), transactions=bought)
-    values = measure_all(data, realism.FAMILIES[realism.direct_mail])
+    values = measure_all(data, metrics.FAMILIES[metrics.direct_mail])
     assert (
         values["direct_mail_response_rate_house"].successes,
         values["direct_mail_response_rate_house"].support,
@@ -281,7 +283,7 @@ def test_tv_reach_frequency_and_lift():
     data = dataset(
         n=4, engagements=events(*rows), transactions=bought, marketing=campaigns(("K1", "tv", 100.0, *flight))
     )
-    values = measure_all(data, realism.FAMILIES[realism.tv])
+    values = measure_all(data, metrics.FAMILIES[metrics.tv])
     assert values["tv_click_events"].value == 1
     assert values["tv_reach"].value == pytest.approx(0.5)  # 2 of 4 in the segment
     assert values["tv_average_frequency"].value == pytest.approx(2.0)  # 4 impressions / 2 reached
@@ -301,7 +303,7 @@ def test_sales_mix_order_values_and_opt_ins():
         ("C3", T0, 60.0, "in_store", "grocery", "debit_card"),
     )
     data = dataset(n=4, transactions=bought, push_opt_in=[False, True, True, True])
-    values = measure_all(data, realism.FAMILIES[realism.sales_mix] + realism.FAMILIES[realism.order_values])
+    values = measure_all(data, metrics.FAMILIES[metrics.sales_mix] + metrics.FAMILIES[metrics.order_values])
     assert values["remote_share_of_purchases"].value == pytest.approx(0.5)
     assert values["remote_share_of_revenue"].value == pytest.approx(0.8)
     assert values["cash_share_in_store"].value == pytest.approx(0.5)
@@ -323,7 +325,7 @@ def test_repeat_buying_concentration_and_gaps():
         ("C2", "2024-12-31 12:00", 1.0, "online"),
     )
     data = dataset(n=5, transactions=bought)
-    values = measure_all(data, realism.FAMILIES[realism.repeat_buying])
+    values = measure_all(data, metrics.FAMILIES[metrics.repeat_buying])
     assert (
         values["repeat_purchase_rate_remote"].successes,
         values["repeat_purchase_rate_remote"].support,
@@ -372,7 +374,7 @@ def test_hour_weekday_and_month_profiles():
     rows = [("C0", day + pd.Timedelta(hours=h), 1.0) for h in range(24) for _ in range(1 + (h == 13) * 5)]
     rows += [("C0", day + pd.Timedelta(days=5, hours=13), 1.0)]  # a Saturday
     data = dataset(transactions=purchases(*rows))
-    values = measure_all(data, realism.FAMILIES[realism.hours] + realism.FAMILIES[realism.weekdays])
+    values = measure_all(data, metrics.FAMILIES[metrics.hours] + metrics.FAMILIES[metrics.weekdays])
     assert values["purchases_hour_of_day_max_min_ratio"].value == pytest.approx(7.0)
     assert values["in_store_purchases_0000_0600_share"].successes == 6
     assert values["in_store_max_hour_share"].value == pytest.approx(7 / 30)
@@ -382,10 +384,10 @@ def test_hour_weekday_and_month_profiles():
 
 
 def test_holidays_follow_the_calendar():
-    assert realism.thanksgiving(2024) == pd.Timestamp("2024-11-28")
-    assert realism.thanksgiving(2023) == pd.Timestamp("2023-11-23")
-    assert realism.thanksgiving(2025) == pd.Timestamp("2025-11-27")
-    days = realism.holidays(2024)
+    assert metrics.thanksgiving(2024) == pd.Timestamp("2024-11-28")
+    assert metrics.thanksgiving(2023) == pd.Timestamp("2023-11-23")
+    assert metrics.thanksgiving(2025) == pd.Timestamp("2025-11-27")
+    days = metrics.holidays(2024)
     assert days["black_friday"] == pd.Timestamp("2024-11-29") and days["cyber_monday"] == pd.Timestamp(
         "2024-12-02"
     )
@@ -401,7 +403,7 @@ def test_months_and_holiday_peaks():
         ("C1", "2024-12-02 12:00", 30.0, "online"),  # Cyber Monday
     ]
     data = dataset(transactions=purchases(*rows))
-    values = measure_all(data, realism.FAMILIES[realism.months] + realism.FAMILIES[realism.holiday_peaks])
+    values = measure_all(data, metrics.FAMILIES[metrics.months] + metrics.FAMILIES[metrics.holiday_peaks])
     assert values["top_revenue_day_of_year"].value == 358
     assert values["december_over_november_revenue"].value == pytest.approx(630 / 120)
     assert values["in_store_transactions_thanksgiving"].value == 1
@@ -417,7 +419,7 @@ def test_demographic_shares_by_age():
         education=["bachelors", "high_school_or_ged", "graduate_or_professional", "bachelors"],
         marital_status=["married_not_separated", "never_married", "married_not_separated", "never_married"],
     )
-    values = measure_all(data, realism.FAMILIES[realism.demographics])
+    values = measure_all(data, metrics.FAMILIES[metrics.demographics])
     assert values["bachelor_plus_share_age_18_20"].value == pytest.approx(1 / 2)
     assert values["bachelor_plus_share_age_18_24"].value == pytest.approx(2 / 3)
     assert values["married_share_age_18_19"].value == pytest.approx(1)
@@ -441,15 +443,15 @@ def test_a_small_share_fails_only_when_its_whole_wilson_interval_is_outside():
 
 
 def test_a_point_figure_below_its_minimum_support_is_skipped():
-    verdict = judge(point(99.0, 50, realism.MIN_ORDERS), 1.0, 5.0)
+    verdict = judge(point(99.0, 50, metrics.MIN_ORDERS), 1.0, 5.0)
     assert verdict.status == SKIP and verdict.detail.startswith("too few rows: 50")
-    assert judge(point(99.0, realism.MIN_ORDERS, realism.MIN_ORDERS), 1.0, 5.0).status == FAIL
-    assert judge(realism.missing("no tv campaign"), 1.0, 4.0).detail == "no tv campaign"
+    assert judge(point(99.0, metrics.MIN_ORDERS, metrics.MIN_ORDERS), 1.0, 5.0).status == FAIL
+    assert judge(metrics.missing("no tv campaign"), 1.0, 4.0).detail == "no tv campaign"
 
 
 def test_an_estimate_fails_only_beyond_its_standard_error():
-    assert judge(realism.Measure(0.5, 0.3, se=0.3), 1.0, 4.0).status == PASS  # 0.5 + 1.96 x 0.3 > 1
-    assert judge(realism.Measure(0.5, 0.1, se=0.1), 1.0, 4.0).status == FAIL
+    assert judge(metrics.Measure(0.5, 0.3, se=0.3), 1.0, 4.0).status == PASS  # 0.5 + 1.96 x 0.3 > 1
+    assert judge(metrics.Measure(0.5, 0.1, se=0.1), 1.0, 4.0).status == FAIL
 
 
 def test_a_pooled_rate_fails_when_one_channel_is_out_of_band():
@@ -489,9 +491,9 @@ def test_profiles_are_invariant_to_duplicating_every_row(hours, channels):
         ("C0", T0.normalize() + pd.Timedelta(hours=h), 10.0, c) for h, c in zip(hours, channels, strict=False)
     ]
     names = (
-        realism.FAMILIES[realism.hours]
-        + realism.FAMILIES[realism.weekdays]
-        + realism.FAMILIES[realism.sales_mix]
+        metrics.FAMILIES[metrics.hours]
+        + metrics.FAMILIES[metrics.weekdays]
+        + metrics.FAMILIES[metrics.sales_mix]
     )
     once = measure_all(dataset(transactions=purchases(*rows)), names)
     twice = measure_all(dataset(transactions=purchases(*rows, *rows)), names)
@@ -511,7 +513,7 @@ def test_profiles_are_invariant_to_duplicating_every_row(hours, channels):
 )
 def test_email_pair_rates_are_shares_and_ignore_repeated_events(rows):
     built = [(f"C{c}", "K1", event, "email") for c, event in rows]
-    names = realism.FAMILIES[realism.email_funnel]
+    names = metrics.FAMILIES[metrics.email_funnel]
     once = measure_all(dataset(n=6, engagements=events(*built)), names)
     twice = measure_all(dataset(n=6, engagements=events(*built, *built)), names)
     for name in names[:4]:

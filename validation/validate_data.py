@@ -51,6 +51,7 @@ from validation import (
     parity,
     plots,
     realism,
+    realism_metrics,
     report_html,
     sdmetrics_scores,
 )
@@ -258,7 +259,7 @@ def validate(
             "benchmarks": str(realism.BENCHMARKS_CSV.relative_to(constants.PROJECT_ROOT)),
             "window": realistic.window,
             "calendar_year": realistic.calendar_year,
-            "min_support": realism.MIN_SUPPORTS,
+            "min_support": realism_metrics.MIN_SUPPORTS,
             "share_interval": "95% Wilson",
             "metrics": records(realistic.table),
             "profiles": {name: records(frame) for name, frame in realistic.profiles.items()},
