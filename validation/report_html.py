@@ -97,6 +97,13 @@ def _range(low, high) -> str:
     return f"{low:g}" if low == high else f"{low:g} – {high:g}"
 
 
+def _count(value) -> str:
+    """A support as a count with separators (roas_tv's standard error stays a decimal)."""
+    if value is None or value != value:
+        return ""
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:.4g}"
+
+
 def realism_section(realism: dict | None, figures: list[tuple[str, bytes]]) -> list[str]:
     """The calibration table against the synthetic output: one row per metric, then the profiles."""
     if not realism:
@@ -107,7 +114,7 @@ def realism_section(realism: dict | None, figures: list[tuple[str, bytes]]) -> l
             "value": row["value"],
             "band": _range(row["band_low"], row["band_high"]),
             "published": _range(row["published_low"], row["published_high"]),
-            "support": row["support"],
+            "support": _count(row["support"]),
             "verdict": row["verdict"],
             "detail": row["detail"],
         }
