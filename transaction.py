@@ -9,6 +9,8 @@ happen is a rule (:func:`purchase_slots`):
   month, weekday, Black Friday, Cyber Monday, stores closed on Thanksgiving and Christmas Day) and
   at hours of the channel's daily rhythm (stores open in local hours); a customer acquired during
   the period makes its first purchase that day;
+- **TV-driven purchases**: a TV exposure leads to a purchase with a small probability a few days later
+  (organic as analysts see them: TV has no click to attribute);
 - **attributed purchases**: every conversion event becomes a purchase of its campaign at the same
   moment (online, in the app, or in store for a mail piece's code).
 
@@ -77,6 +79,10 @@ PAYMENT_LOGITS = {
 }
 PAYMENT_YOUNG_SHIFT = (-0.3, 0.1, 0.9, -0.4, 0.6)
 APP_SHARE = {"mobile": 0.6, "tablet": 0.35, "desktop": 0.05}  # remote purchases in the app, by device
+# TV sells through organic purchases: per exposure, ROAS 2.55 (Nielsen Catalina, linear TV) x CPM $28 /
+# 1000 over an average order of about $120 gives 0.0006 purchases, a few days after the exposure.
+TV_PURCHASES_PER_EXPOSURE = 0.0006
+TV_RESPONSE_DAYS = 3.0
 STORE_OPEN_HOURS = (7, 22)  # a mail code redeemed outside these local hours is redeemed online
 
 
@@ -141,6 +147,47 @@ def organic_slots(
     )
 
 
+def tv_slots(
+    customers: pd.DataFrame,
+    life: pd.DataFrame,
+    engagements: pd.DataFrame,
+    config: ChainConfig,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Purchases TV exposures cause: each exposure leads to a purchase with ``TV_PURCHASES_PER_EXPOSURE``
+    a few days later, in store or remote by the customer's mix. TV has no click, so these purchases
+    carry no campaign (as analysts see it: TV works through organic sales)."""
+    tv = (engagements["channel"] == "tv") & (engagements["event_type"] == "impression")
+    exposures = engagements.loc[tv, ["customer_id", "timestamp"]]
+    position = pd.Series(np.arange(len(customers)), index=customers["customer_id"])
+    row = position.reindex(exposures["customer_id"]).to_numpy()
+    caused = ~np.isnan(row) & (rng.random(len(exposures)) < TV_PURCHASES_PER_EXPOSURE)
+    who = row[caused].astype(np.int64)
+    seen = pd.to_datetime(exposures["timestamp"]).to_numpy("datetime64[s]")[caused].astype(np.int64)
+    later = seen + rng.exponential(TV_RESPONSE_DAYS * 86_400, who.size).astype(np.int64)
+    day = (later - later % 86_400).astype("datetime64[s]").astype("datetime64[D]")
+    remote = (rng.random(who.size) < life["remote_share"].to_numpy()[who]) | calendar.closed_in_store(day)
+    hours = np.where(
+        remote,
+        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["remote"], who.size),
+        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], who.size),
+    )
+    stamps = day.astype("datetime64[s]").astype(np.int64) + hours * 3600 + rng.integers(0, 3600, who.size)
+    inside = day <= np.datetime64(config.end, "D")
+    device = pd.Series(customers["preferred_device"].to_numpy()[who])
+    app = rng.random(who.size) < device.map(APP_SHARE).to_numpy(float)
+    channel = np.where(remote, np.where(app, "mobile_app", "online"), "in_store")
+    return pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy()[who][inside],
+            "campaign_id": pd.Series([pd.NA] * int(inside.sum()), dtype=object),
+            "timestamp": stamps[inside],
+            "channel": channel[inside],
+            "discount_pct": 0.0,
+        }
+    )
+
+
 def attributed_slots(
     customers: pd.DataFrame, engagements: pd.DataFrame, campaigns: pd.DataFrame, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -187,6 +234,7 @@ def purchase_slots(
     slots = pd.concat(
         [
             organic_slots(customers, life, config, rng),
+            tv_slots(customers, life, engagements, config, rng),
             attributed_slots(customers, engagements, campaigns, rng),
         ],
         ignore_index=True,

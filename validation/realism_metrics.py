@@ -92,6 +92,20 @@ class Measure:
     parts: tuple[tuple[str, Measure], ...] = ()
 
 
+def sum_share(amounts: np.ndarray, chosen: np.ndarray, note: str = "") -> Measure:
+    """The share of a sum over customers held by the ``chosen`` ones: a ratio of sums, with the standard
+    error of its linearisation (sum of (amount x (chosen - share))^2, over the total), so a revenue
+    share is judged as an estimate, not a point, whatever the build's size."""
+    amounts = np.asarray(amounts, dtype=float)
+    total = amounts.sum()
+    if total <= 0:
+        return missing(note or "no revenue")
+    value = amounts[chosen].sum() / total
+    spread = amounts * (np.asarray(chosen, dtype=float) - value)
+    se = math.sqrt(float((spread**2).sum())) / total
+    return Measure(float(value), int((amounts > 0).sum()), se=se, note=note)
+
+
 def share(successes: float, total: float, note: str = "", parts=()) -> Measure:
     """A count over a count (a numerator larger than its denominator becomes a plain point figure)."""
     if total <= 0:
@@ -577,13 +591,7 @@ def repeat_buying(data: Data) -> dict[str, Measure]:
         ),
     }
     remote_revenue = data.customer_sum(remote, "amount")
-    total_remote = remote_revenue.sum()
-    out["revenue_share_repeat_customers_remote"] = point(
-        remote_revenue[repeaters].sum() / total_remote if total_remote > 0 else None,
-        len(remote),
-        MIN_REVENUE_ROWS,
-        note,
-    )
+    out["revenue_share_repeat_customers_remote"] = sum_share(remote_revenue, repeaters, note)
     revenue = data.customer_sum(window, "amount")
     spent = np.sort(revenue[data.customer_sum(window) >= 1])[::-1]
     top = math.ceil(0.2 * spent.size)
