@@ -384,9 +384,9 @@ def test_hour_weekday_and_month_profiles():
 
 
 def test_holidays_follow_the_calendar():
-    assert metrics.thanksgiving(2024) == pd.Timestamp("2024-11-28")
-    assert metrics.thanksgiving(2023) == pd.Timestamp("2023-11-23")
-    assert metrics.thanksgiving(2025) == pd.Timestamp("2025-11-27")
+    assert metrics.holidays(2024)["thanksgiving"] == pd.Timestamp("2024-11-28")
+    assert metrics.holidays(2023)["thanksgiving"] == pd.Timestamp("2023-11-23")
+    assert metrics.holidays(2025)["thanksgiving"] == pd.Timestamp("2025-11-27")
     days = metrics.holidays(2024)
     assert days["black_friday"] == pd.Timestamp("2024-11-29") and days["cyber_monday"] == pd.Timestamp(
         "2024-12-02"

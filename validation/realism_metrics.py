@@ -26,6 +26,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from utils.chain import calendar
 from utils.chain.segments import segment_mask
 
 # Minimum supports below which a point figure is skipped, not judged (shares use the Wilson interval).
@@ -173,20 +174,14 @@ def _labels(values: pd.Series) -> pd.Categorical:
     return values.cat.rename_categories([str(c) for c in values.cat.categories]).array
 
 
-def thanksgiving(year: int) -> pd.Timestamp:
-    """The 4th Thursday of November of ``year``."""
-    first = pd.Timestamp(year=year, month=11, day=1)
-    return first + pd.Timedelta(days=(3 - first.dayofweek) % 7 + 21)
-
-
 def holidays(year: int) -> dict[str, pd.Timestamp]:
-    """Thanksgiving, Black Friday (the next day), Cyber Monday (the Monday after), Christmas of ``year``."""
-    day = thanksgiving(year)
+    """Thanksgiving, Black Friday, Cyber Monday and Christmas of ``year``: the retail calendar the
+    generators use (:func:`utils.chain.calendar.key_dates`), declared once."""
+    dates = calendar.key_dates(year)
+    names = {"christmas": "christmas_day"}
     return {
-        "thanksgiving": day,
-        "black_friday": day + DAY,
-        "cyber_monday": day + 4 * DAY,
-        "christmas": pd.Timestamp(year=year, month=12, day=25),
+        name: pd.Timestamp(dates[names.get(name, name)])
+        for name in ("thanksgiving", "black_friday", "cyber_monday", "christmas")
     }
 
 
