@@ -230,6 +230,22 @@ def book_segments(channels: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return segments
 
 
+def plan_start_days(sampled_days: np.ndarray, config: ChainConfig, rng: np.random.Generator) -> np.ndarray:
+    """Start days (from the period's start) of the booked campaigns: the months come from the plan
+    (``START_MONTH_WEIGHTS`` over every month of the period, largest remainder, in random order), the
+    day inside the month from the synthetic campaign. Drawn freely, 40 campaigns once put five in July
+    and none in December, and the year's revenue followed them."""
+    first = np.datetime64(config.start, "D")
+    months = np.arange(
+        first.astype("datetime64[M]"), np.datetime64(config.end, "D").astype("datetime64[M]") + 1
+    )
+    weights = START_MONTH_WEIGHTS[months.astype(np.int64) % 12]
+    chosen = rng.permutation(plan(len(sampled_days), weights / weights.sum(), np.arange(len(months))))
+    month_start = (months[chosen.astype(int)].astype("datetime64[D]") - first).astype(np.int64)
+    offset = np.mod(np.round(sampled_days), 28)
+    return np.maximum(month_start + offset, 0)
+
+
 def eligible_counts(customers: pd.DataFrame) -> pd.DataFrame:
     """Customers each (segment, channel) can reach: the segment, opted in for email and SMS."""
     out = {}
@@ -370,7 +386,9 @@ def generate_campaigns(
         }
     )
     chosen = stage.match_rows(booking, sampled, ["channel", "target_segment"], rng, order="discount_pct")
-    booked = sampled.iloc[chosen].sort_values(["start_day", "channel"], kind="stable")
+    booked = sampled.iloc[chosen].reset_index(drop=True)
+    booked["start_day"] = plan_start_days(booked["start_day"].to_numpy(float), config, rng)
+    booked = booked.sort_values(["start_day", "channel"], kind="stable")
     seed_frame = finish_campaigns(seed_model, config, eligible)[list(CAMPAIGN_COLUMNS)]
     return finish_campaigns(booked, config, eligible), seed_frame
 

@@ -45,7 +45,7 @@ def test_stores_close_on_thanksgiving_and_christmas_and_black_friday_leads(year)
 def test_every_month_keeps_its_seasonal_factor(year, profile):
     days = calendar.period_days(f"{year}-01-01", f"{year}-12-31")
     weights = calendar.day_weights(days, profile)
-    by_month = pd.Series(weights).groupby(calendar.month(days)).mean()
+    by_month = pd.Series(weights).groupby(calendar.month(days)).sum() / calendar.AVERAGE_MONTH_DAYS
     np.testing.assert_allclose(by_month.to_numpy(), calendar.MONTH_FACTORS, rtol=1e-9)
 
 

@@ -33,6 +33,7 @@ import holidays
 import numpy as np
 
 SALES_CHANNEL_PROFILES = ("in_store", "remote")
+AVERAGE_MONTH_DAYS = 365.25 / 12
 # Retail month factors (index 0 = January). December 1.15: between the Census factors' December /
 # November 1.09 and the Economics and Statistics Administration's +17 % from November to December.
 MONTH_FACTORS = np.array([0.917, 0.878, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.020, 1.15])
@@ -153,9 +154,9 @@ def day_weights(days: np.ndarray, profile: str) -> np.ndarray:
     """Relative purchase intensity of each day for ``in_store`` or ``remote`` purchases.
 
     Weekday factor x the day's holiday multiplier, scaled so that each whole month's days sum to its
-    month factor times its length (holidays move purchases inside their month; a partial month keeps
-    its days' level); a full year averages about 1 per day. In-store intensity is 0 on Thanksgiving
-    and Christmas Day.
+    month factor times an average month's length (holidays move purchases inside their month; a
+    partial month keeps its days' level); a full year averages about 1 per day. In-store intensity
+    is 0 on Thanksgiving and Christmas Day.
     """
     if profile not in SALES_CHANNEL_PROFILES:
         raise ValueError(f"unknown profile {profile!r}")
@@ -165,7 +166,9 @@ def day_weights(days: np.ndarray, profile: str) -> np.ndarray:
     for key in np.unique(month_key):
         whole = np.arange(key.astype("datetime64[D]"), (key + 1).astype("datetime64[D]"))
         raw = _unscaled(whole, profile)
-        scaled = raw * MONTH_FACTORS[int(key.astype(np.int64) % 12)] * len(whole) / raw.sum()
+        # The factor is the month's total against an average month (Census factors include trading
+        # days: February's 0.878 already has its 28 or 29 days), so scale to factor x 365.25 / 12.
+        scaled = raw * MONTH_FACTORS[int(key.astype(np.int64) % 12)] * AVERAGE_MONTH_DAYS / raw.sum()
         inside = month_key == key
         out[inside] = scaled[(days[inside] - whole[0]).astype(np.int64)]
     return out
