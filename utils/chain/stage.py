@@ -282,7 +282,7 @@ def fit_and_sample(
         # SDV encodes a category as a uniform in [0, 1] and then fits the copula's marginal family to
         # it: a truncated normal bent the uniform and halved the rare funnel categories (clicks came
         # back at half the seed's rate for some seeds); the uniform family is exact for them.
-        uniform = [column for column, sdtype in sdtypes.items() if sdtype == "categorical"]
+        uniform = [c for c, sdtype in sdtypes.items() if sdtype == "categorical" and c not in by]
         options["numerical_distributions"] = dict.fromkeys(uniform, "uniform")
     if by:
         model = synth.fit_conditional_synthesizer(
