@@ -15,7 +15,8 @@ day after Thanksgiving, Cyber Monday the Monday after.
 Where each factor comes from (sources in data/benchmarks/README.md):
 - months: U.S. Census Bureau combined seasonal factors for retail sales (Nov 1.020, Jan 0.917, Feb
   0.878; December 1.15, between the Census factor 1.113 and ESA's +17 % from November to December);
-  months the table does not cite get 1.0 (no seasonal adjustment);
+  the months the table does not cite share 0.95, so November + December hold about 19 % of the
+  year as in the Census totals;
 - in-store weekdays: Snipp's 2.5 M grocery receipts (Saturday 17 %, Sunday 16 %, Thursday 12 %; the
   other four days share the remaining 55 % equally); online weekdays flat (sources disagree on the peak);
 - in-store hours: ShopperTrak / Zenreach (peaks noon-2 p.m. and 5-7 p.m.; stores open about 8 a.m. to
@@ -36,7 +37,10 @@ SALES_CHANNEL_PROFILES = ("in_store", "remote")
 AVERAGE_MONTH_DAYS = 365.25 / 12
 # Retail month factors (index 0 = January). December 1.15: between the Census factors' December /
 # November 1.09 and the Economics and Statistics Administration's +17 % from November to December.
-MONTH_FACTORS = np.array([0.917, 0.878, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.020, 1.15])
+# The months the cited Census excerpt does not give share 0.95, so that November + December hold
+# about 19 % of the year's sales, as the Census totals do (19.1-20 %, nov_dec_revenue_share).
+UNCITED_MONTH_FACTOR = 0.95
+MONTH_FACTORS = np.array([0.917, 0.878, *[UNCITED_MONTH_FACTOR] * 8, 1.020, 1.15])
 # Weekday factors, Monday first (numpy's datetime64 weekday: 1970-01-01 was a Thursday).
 WEEKDAY_FACTORS = {
     "in_store": np.array([0.1375, 0.1375, 0.1375, 0.12, 0.1375, 0.17, 0.16]) * 7,

@@ -26,10 +26,10 @@ import pandas as pd
 
 from utils.core import seeding
 
-ACQUISITION_LOOKBACK_YEARS = 4
+ACQUISITION_LOOKBACK_YEARS = 3
 RATE_SHAPE = 3.0  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
 PURCHASES_PER_FREQUENCY_UNIT = 12  # purchase_frequency is purchases a month
-DROPOUT_RATE_MEAN = 0.45  # mean dropout hazard a year (annual churn about 1 - E[exp(-rate)])
+DROPOUT_RATE_MEAN = 0.6  # mean dropout hazard a year (annual churn about 1 - E[exp(-rate)])
 DROPOUT_RATE_SHAPE = 2.0
 DROPOUT_LOYALTY_SLOPE = -1.5  # log-hazard change per unit of brand loyalty above 0.5
 REMOTE_SHARE = 0.2  # mean probability that a purchase is remote (Atlanta Fed: ~17-22 % of purchases)
