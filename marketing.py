@@ -114,7 +114,7 @@ MEDIA = {
     "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.12, paid=False),
     "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, cvr=0.08, paid=False),
     "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, cvr=0.06, paid=False),
-    "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, cvr=0.045, paid=True),
+    "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, cvr=0.065, paid=True),
     "display": Media(reach=0.45, frequency=6, unit_cost=3.5 / 1000, ctr=0.0045, cvr=0.04, paid=True),
     "social": Media(reach=0.4, frequency=4, unit_cost=12.0 / 1000, ctr=0.011, cvr=0.035, paid=True),
     "tv": Media(reach=0.65, frequency=4.5, unit_cost=28.0 / 1000, ctr=0.0, cvr=0.0, paid=True),
