@@ -111,7 +111,7 @@ class Media:
 # 9 % house / 4.9 % prospect). Email, SMS and mail unit costs (ESP sends, messages, print and
 # postage) are not benchmarks: they only set those campaigns' budgets.
 MEDIA = {
-    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.12, paid=False),
+    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.08, paid=False),
     "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, cvr=0.08, paid=False),
     "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, cvr=0.06, paid=False),
     "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, cvr=0.065, paid=True),

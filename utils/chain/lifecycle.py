@@ -24,9 +24,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from utils.chain import calendar
 from utils.core import seeding
 
 ACQUISITION_LOOKBACK_YEARS = 3
+ACQUISITION_IN_STORE_SHARE = 0.8  # new customers' first purchases follow the in-store calendar this much
 RATE_SHAPE = 3.0  # Gamma shape of the purchase-rate heterogeneity (smaller = more concentrated spend)
 PURCHASES_PER_FREQUENCY_UNIT = 12  # purchase_frequency is purchases a month
 DROPOUT_RATE_MEAN = 0.6  # mean dropout hazard a year (annual churn about 1 - E[exp(-rate)])
@@ -53,6 +55,16 @@ def simulate(customers: pd.DataFrame, *, seed: int, start: str, end: str) -> pd.
     lookback = round(ACQUISITION_LOOKBACK_YEARS * 365.25)
     span = int((last - first).astype(np.int64)) + 1 + lookback
     acquired = first - lookback + rng.integers(0, span, n)
+    # Customers acquired inside the period arrive as people shop: on days drawn from the retail
+    # calendar (weekday, month and holiday rhythm), since the first purchase is on that day.
+    days = calendar.period_days(start, end)
+    inside = acquired >= first
+    weights = ACQUISITION_IN_STORE_SHARE * calendar.day_weights(days, "in_store")
+    weights += (1 - ACQUISITION_IN_STORE_SHARE) * calendar.day_weights(days, "remote")
+    cumulative = np.cumsum(weights) / weights.sum()
+    acquired[inside] = days[
+        np.searchsorted(cumulative, rng.random(int(inside.sum())), side="right").clip(0, len(days) - 1)
+    ]
 
     loyalty = ordered["brand_loyalty"].to_numpy(float)
     hazard = rng.gamma(DROPOUT_RATE_SHAPE, DROPOUT_RATE_MEAN / DROPOUT_RATE_SHAPE, n)
