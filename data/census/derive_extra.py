@@ -14,8 +14,12 @@ Inputs: Census Data API ``group(<T>)`` files ``acs1_2018_<T>_state.csv`` and the
 from __future__ import annotations
 
 import csv
-import re
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the project root: its census reader
+
+from utils.census.tables import parse_age
 
 HERE = Path(__file__).resolve().parent
 RAW = HERE / "raw" / "acs1_2018_state_extra"
@@ -78,20 +82,6 @@ def read_table(table: str) -> dict[str, dict[tuple[str, ...], int]]:
             out[row["state"]] = values
     assert set(out) == set(states()), (table, sorted(set(states()) ^ set(out)))
     return out
-
-
-def parse_age(label: str) -> tuple[int, int | None]:
-    """``18 to 24 years``, ``20 and 21 years``, ``65 years and over``, ``Under 18 years`` -> (first, last)."""
-    text = label.replace("Householder ", "")
-    if match := re.fullmatch(r"Under (\d+) years", text):
-        return 0, int(match[1]) - 1
-    if match := re.fullmatch(r"(\d+) (?:and|to) (\d+) years", text):
-        return int(match[1]), int(match[2])
-    if match := re.fullmatch(r"(\d+) years and over", text):
-        return int(match[1]), None
-    if match := re.fullmatch(r"(\d+) years", text):
-        return int(match[1]), int(match[1])
-    raise ValueError(f"unrecognised age label {label!r}")
 
 
 def bracket(age: tuple[int, int | None]) -> tuple[str, int, int | str]:
