@@ -90,6 +90,27 @@ def _gumbel_choice(rng: np.random.Generator, scores: np.ndarray, names: Sequence
     return np.array(names, dtype=object)[(scores + rng.gumbel(size=scores.shape)).argmax(axis=1)]
 
 
+def _purchases_on(
+    rng: np.random.Generator, days: np.ndarray, remote_share: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A purchase on each of ``days`` (local seconds) and whether it is remote: remote with the
+    customer's share, or when the store is closed that day; at an hour of its sales channel's rhythm."""
+    remote = (rng.random(days.size) < remote_share) | calendar.closed_in_store(days)
+    hours = np.where(
+        remote,
+        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["remote"], days.size),
+        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], days.size),
+    )
+    stamps = days.astype("datetime64[s]").astype(np.int64) + hours * 3600 + rng.integers(0, 3600, days.size)
+    return stamps, remote
+
+
+def _remote_channel(rng: np.random.Generator, device: np.ndarray) -> np.ndarray:
+    """``mobile_app`` or ``online`` for remote purchases, by the device's app share."""
+    app = rng.random(len(device)) < pd.Series(device).map(APP_SHARE).fillna(0).to_numpy(float)
+    return np.where(app, "mobile_app", "online")
+
+
 def organic_slots(
     customers: pd.DataFrame, life: pd.DataFrame, config: ChainConfig, rng: np.random.Generator
 ) -> pd.DataFrame:
@@ -116,26 +137,13 @@ def organic_slots(
         frames.append(pd.DataFrame({"row": who, "timestamp": stamps, "profile": profile}))
     # A customer acquired inside the period buys on that day (in store unless the store is closed).
     new = np.flatnonzero((acquired >= first) & (acquired <= last) & (high_index > low_index))
-    remote = (rng.random(new.size) < life["remote_share"].to_numpy()[new]) | calendar.closed_in_store(
-        acquired[new]
-    )
-    hours = np.where(
-        remote,
-        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["remote"], new.size),
-        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], new.size),
-    )
-    stamps = (
-        acquired[new].astype("datetime64[s]").astype(np.int64)
-        + hours * 3600
-        + rng.integers(0, 3600, new.size)
-    )
+    stamps, remote = _purchases_on(rng, acquired[new], life["remote_share"].to_numpy()[new])
     frames.append(
         pd.DataFrame({"row": new, "timestamp": stamps, "profile": np.where(remote, "remote", "in_store")})
     )
     slots = pd.concat(frames, ignore_index=True)
     device = customers["preferred_device"].to_numpy()[slots["row"].to_numpy()]
-    app = rng.random(len(slots)) < pd.Series(device).map(APP_SHARE).to_numpy(float)
-    channel = np.where(slots["profile"] == "in_store", "in_store", np.where(app, "mobile_app", "online"))
+    channel = np.where(slots["profile"] == "in_store", "in_store", _remote_channel(rng, device))
     return pd.DataFrame(
         {
             "customer_id": customers["customer_id"].to_numpy()[slots["row"].to_numpy()],
@@ -166,17 +174,10 @@ def tv_slots(
     seen = pd.to_datetime(exposures["timestamp"]).to_numpy("datetime64[s]")[caused].astype(np.int64)
     later = seen + rng.exponential(TV_RESPONSE_DAYS * 86_400, who.size).astype(np.int64)
     day = (later - later % 86_400).astype("datetime64[s]").astype("datetime64[D]")
-    remote = (rng.random(who.size) < life["remote_share"].to_numpy()[who]) | calendar.closed_in_store(day)
-    hours = np.where(
-        remote,
-        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["remote"], who.size),
-        calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], who.size),
-    )
-    stamps = day.astype("datetime64[s]").astype(np.int64) + hours * 3600 + rng.integers(0, 3600, who.size)
+    stamps, remote = _purchases_on(rng, day, life["remote_share"].to_numpy()[who])
     inside = day <= np.datetime64(config.end, "D")
-    device = pd.Series(customers["preferred_device"].to_numpy()[who])
-    app = rng.random(who.size) < device.map(APP_SHARE).to_numpy(float)
-    channel = np.where(remote, np.where(app, "mobile_app", "online"), "in_store")
+    device = customers["preferred_device"].to_numpy()[who]
+    channel = np.where(remote, _remote_channel(rng, device), "in_store")
     return pd.DataFrame(
         {
             "customer_id": customers["customer_id"].to_numpy()[who][inside],
@@ -199,8 +200,7 @@ def attributed_slots(
     conversions = conversions[conversions["customer_id"].isin(customers["customer_id"])]
     stamp = pd.to_datetime(conversions["timestamp"]).to_numpy("datetime64[s]").astype(np.int64)
     device = conversions["device"].astype(str).to_numpy()
-    app = rng.random(len(conversions)) < pd.Series(device).map(APP_SHARE).fillna(0).to_numpy(float)
-    channel = np.where(app, "mobile_app", "online")
+    channel = _remote_channel(rng, device)
     hour = (stamp % 86_400) // 3600
     day = stamp.astype("datetime64[s]").astype("datetime64[D]")
     open_now = (hour >= STORE_OPEN_HOURS[0]) & (hour < STORE_OPEN_HOURS[1]) & ~calendar.closed_in_store(day)
