@@ -152,6 +152,7 @@ def build_dataset(
     start: str = constants.DEFAULT_START,
     end: str = constants.DEFAULT_END,
     campaigns: int | None = None,
+    holdout_share: float = constants.HOLDOUT_SHARE,
     validate: bool = True,
     progress: bool = False,
     report_dir: str | None = None,
@@ -175,6 +176,7 @@ def build_dataset(
         start=start,
         end=end,
         campaigns=campaigns,
+        holdout_share=holdout_share,
         progress=progress,
     )
     storage.table_format("x", fmt)
@@ -243,7 +245,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = base_parser(__doc__.split("\n\n")[0], synthesizer=True)
     parser.add_argument("--states", default=",".join(constants.STATES), help="comma-separated state codes")
     parser.add_argument("--rows-per-state", type=int, default=constants.DEFAULT_ROWS_PER_STATE)
-    parser.add_argument("--out-dir", default=str(constants.DATA_DIR), help="output folder (or az://container/path)")
+    parser.add_argument(
+        "--out-dir", default=str(constants.DATA_DIR), help="output folder (or az://container/path)"
+    )
     parser.add_argument("--format", default=constants.DEFAULT_OUTPUT_FORMAT, choices=storage.TABLE_FORMATS)
     parser.add_argument(
         "--seed-customers",
@@ -259,6 +263,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     stage.add_period_arguments(parser)
     stage.add_campaigns_argument(parser)
+    stage.add_holdout_argument(parser)
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
     parser.add_argument(
         "--report-dir",
@@ -283,6 +288,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         start=args.start,
         end=args.end,
         campaigns=args.campaigns,
+        holdout_share=args.holdout_share,
         validate=not args.no_validation,
         progress=progress_enabled(args.quiet),
         report_dir=args.report_dir,

@@ -80,7 +80,8 @@ CAMPAIGN_SEED_ROWS = 400  # simulated campaigns the campaign synthesizer is fitt
 # 0.1-0.4 for conversion campaigns): pool KS vs seed 0.15-0.40 over seeds 1, 2, 3, 13; kernel
 # densities 0.045-0.09 (400 rows: fast).
 CAMPAIGN_MARGINALS = "gaussian_kde"
-HOLDOUT_SHARE = 0.10  # share of targeted seed customers held out (no exposure) to measure true lift
+HOLDOUT_SHARE = 0.10  # share of each campaign's audience assigned at random to its control group
+OUTCOME_WINDOW_DAYS = 14  # a campaign's outcome: >= 1 purchase from its start to this many days after its end
 ATTRIBUTION_WINDOW_DAYS = 7  # an attributed purchase follows its conversion within this many days
 # Funnel pairs the engagement synthesizer is fitted on (all of a default seed's ~130,000): conversions
 # are rare (about 1 % of pairs), and on 20,000 pairs a group's conversion rate was 10 % off by chance.

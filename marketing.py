@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.chain import calendar, lifecycle, stage
+from utils.chain import calendar, lifecycle, purchases, stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
 from utils.chain.segments import segment_mask
@@ -145,8 +145,15 @@ DEVICE_MIX = {
 }
 CROSS_DEVICE_ORDER_SHARE = 0.25  # orders finished on a desktop after a click elsewhere
 PAIR_STRATA = ("bias_group", "channel", "weight_band", "propensity_band", "gender", "age_group")
-FUNNEL = ("n_impressions", "n_opens", "n_clicks", "n_conversions")
-TIMING = ("window_position", "open_delay_h", "click_delay_h", "conversion_delay_h")
+FUNNEL = ("n_impressions", "n_opens", "n_clicks")
+TIMING = ("window_position", "open_delay_h", "click_delay_h")
+# A mail piece's caused purchase carries its code this often.
+MAIL_CODE_SHARE = 0.9
+# A mail recipient who buys during the flight anyway uses the piece's code this often (the
+# over-crediting of response rates: Datamann, 60-70 % of catalog sales come in anyway).
+MAIL_BASELINE_REDEMPTION = 0.3
+EFFECTS_FILE = purchases.EFFECTS_FILE
+ATTRIBUTION_FILE = purchases.ATTRIBUTION_FILE
 PROPENSITY_BANDS = 4
 LOG_OFFSET = 1e-4  # the synthesizer sees log(value + offset) of the skewed pair columns
 CAMPAIGN_POOL_FACTOR = 5  # synthetic campaigns sampled per campaign booked, so every quota fills
@@ -399,7 +406,9 @@ def generate_campaigns(
 def customer_features(demographics: pd.DataFrame, preferences: pd.DataFrame) -> pd.DataFrame:
     """What targeting and response look at, one row per customer (demographics joined to preferences)."""
     columns = ["customer_id", "age", "age_group", "gender", "race_ethnicity"]
-    return demographics[columns].merge(preferences, on="customer_id", validate="one_to_one")
+    customers = demographics[columns].merge(preferences, on="customer_id", validate="one_to_one")
+    # One order by customer id, whatever order the tables were read in: the purchase draws follow it.
+    return customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
 def target(
@@ -418,14 +427,9 @@ def target(
 
 
 def pair_features(
-    customers: pd.DataFrame,
-    campaigns: pd.DataFrame,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    bias: Bias,
-    life: pd.DataFrame,
+    customers: pd.DataFrame, campaigns: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, bias: Bias
 ) -> pd.DataFrame:
-    """Per targeted pair: keys, stratum columns, the campaign's frequency and the response rates."""
+    """Per treated pair: keys, stratum columns, the campaign's frequency and the response rates."""
     c = customers.iloc[rows].reset_index(drop=True)
     k = campaigns.iloc[cols].reset_index(drop=True)
     channel = k["channel"].to_numpy()
@@ -433,30 +437,8 @@ def pair_features(
     age = (c["age"].to_numpy(float) - 18) / 60
     preferred = np.where(c["preferred_channel"].to_numpy() == channel, PREFERRED_CHANNEL_LIFT, 1.0)
     interest = preferred * (1 + CTR_AGE_SLOPE * (age - 0.5))
-    loyalty = 1 + LOYALTY_EFFECT * (c["brand_loyalty"].to_numpy() - 0.5)
-    deal = 1 + DEAL_EFFECT * k["discount_pct"].to_numpy() * c["price_sensitivity"].to_numpy()
-    damp = np.where(bias.members(c), 1 - bias.strength, 1.0)
-    start = pd.to_datetime(k["start_date"]).to_numpy("datetime64[D]")
-    life_rows = life.iloc[rows].reset_index(drop=True)
-    acquired = life_rows["acquired_on"].to_numpy("datetime64[D]")
-    churned = life_rows["churned_on"].to_numpy("datetime64[D]")
-    house = acquired < start
-    lapsed = ~np.isnat(churned) & (churned < start)
-    standing = np.where(lapsed, LAPSED_RESPONSE_FACTOR, 1.0)
-    cvr = (
-        media["cvr"].to_numpy()
-        * k["objective"].map(OBJECTIVE_CVR).to_numpy()
-        * loyalty
-        * deal
-        * damp
-        * standing
-    )
-    cvr = np.where((channel == "direct_mail") & ~house, cvr * PROSPECT_RESPONSE_FACTOR, cvr)
     click = media["ctr"].to_numpy() * interest
     opens = np.where(channel == "email", EMAIL_OPEN_RATE * interest, 0.0)
-    days = (life_rows["rate"].to_numpy() / 365.25) * (
-        (pd.to_datetime(k["end_date"]) - pd.to_datetime(k["start_date"])).dt.days.to_numpy() + 1
-    )
     return pd.DataFrame(
         {
             "customer_id": c["customer_id"].to_numpy(),
@@ -469,11 +451,9 @@ def pair_features(
             .astype(int)
             .astype(str),
             "frequency": k["frequency"].to_numpy(),
-            "propensity": np.maximum(click, 1e-6) * np.minimum(cvr, 0.95) * np.maximum(opens, 1.0),
+            "propensity": np.maximum(click, 1e-6) * np.maximum(opens, 1.0),
             "p_open": np.minimum(opens, 0.9),
             "p_click": np.minimum(click, 0.9),
-            "p_convert": np.minimum(cvr, 0.95),
-            "p_organic": 1 - np.exp(-days * np.where(lapsed, 0.0, 1.0)),
         }
     )
 
@@ -484,84 +464,136 @@ def band(values: pd.Series, edges: np.ndarray) -> np.ndarray:
 
 
 def simulate_funnels(pairs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-    """Seed funnels per pair by how each channel works; adds ``holdout``, ``converted``, ``true_lift``."""
+    """Seed funnels per treated pair by how each channel works: sends, opens, clicks and timing.
+
+    Mail and TV have impressions only here: a mail piece's URL visit comes with its answer, which
+    is a purchase (:func:`respond`)."""
     n = len(pairs)
     channel = pairs["channel"].to_numpy()
     frequency = pairs["frequency"].to_numpy()
     sends = np.isin(channel, ("email", "sms", "direct_mail"))
     extra = rng.poisson(np.maximum(frequency - 1, 0))
     impressions = np.where(sends, np.round(frequency), np.minimum(1 + extra, FREQUENCY_CAP)).astype(int)
-    p_open, p_click, p_convert = (pairs[c].to_numpy() for c in ("p_open", "p_click", "p_convert"))
+    p_open, p_click = pairs["p_open"].to_numpy(), pairs["p_click"].to_numpy()
     email = channel == "email"
-    mail = channel == "direct_mail"
     opens = np.where(email, rng.binomial(impressions, p_open), 0)
     clicks = np.where(email, rng.binomial(opens, p_click), rng.binomial(impressions, p_click))
-    conversions = rng.binomial(clicks, p_convert)
-    # A mail piece is answered with its code (a conversion); some answers visit its URL first (a click).
-    responded = rng.random(n) < p_convert
-    conversions = np.where(mail, responded.astype(int), conversions)
-    clicks = np.where(mail, (responded & (rng.random(n) < p_click)).astype(int), clicks)
-    tv = channel == "tv"
-    clicks = np.where(tv, 0, clicks)
-    conversions = np.where(tv, 0, conversions)
-    p_ad = np.where(
-        mail,
-        p_convert,
-        1 - (1 - np.where(email, p_open * p_click, p_click) * p_convert) ** impressions,
-    )
-    p_ad = np.where(tv, 0.0, p_ad)
-    p0 = pairs["p_organic"].to_numpy()
-    organic = rng.random(n) < p0
-    holdout = rng.random(n) < constants.HOLDOUT_SHARE
+    clicks = np.where(np.isin(channel, ("tv", "direct_mail")), 0, clicks)
     return pairs.assign(
         n_impressions=impressions,
         n_opens=opens,
         n_clicks=clicks,
-        n_conversions=conversions,
-        holdout=holdout,
-        converted=np.where(holdout, organic, organic | (conversions > 0)),
-        true_lift=(1 - p0) * p_ad,
         window_position=rng.beta(1.2, 2.5, n),
         open_delay_h=rng.lognormal(np.log(3.5), 1.8, n),
         click_delay_h=rng.exponential(0.15, n),
-        conversion_delay_h=np.where(mail, rng.exponential(24 * 6, n), rng.exponential(0.6, n)),
     )
 
 
-def ground_truth(funnels: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias) -> dict:
-    """Each campaign's true incremental conversion lift in the seed simulation, and the bias knob."""
-    by = funnels.groupby("campaign_id")
-    treated = funnels[~funnels["holdout"]].groupby("campaign_id")["converted"]
-    control = funnels[funnels["holdout"]].groupby("campaign_id")["converted"]
+# --- Audience, groups and the truth ---------------------------------------------------------------------
+
+
+def assign_groups(
+    customers: pd.DataFrame, campaigns: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, config: ChainConfig
+) -> pd.DataFrame:
+    """Each campaign's eligible audience (``rows``, ``cols``) in canonical order (campaign id, customer
+    id) with its random group: control with probability ``config.holdout_share``, else treatment.
+
+    Columns ``row``, ``col`` (positions), ``treated``. The draw has its own coordinates, so the groups
+    depend only on the seed and the audience."""
+    order = np.lexsort(
+        (
+            customers["customer_id"].to_numpy()[rows].astype(str),
+            campaigns["campaign_id"].to_numpy()[cols].astype(str),
+        )
+    )
+    rows, cols = rows[order], cols[order]
+    rng = seeding.generator(config.seed, schema.AUDIENCE, purpose="groups")
+    control = rng.random(rows.size) < config.holdout_share
+    return pd.DataFrame({"row": rows, "col": cols, "treated": ~control})
+
+
+def audience_table(audience: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+    """The released ``campaign_audience`` table: assigned at the start of the campaign's first day."""
+    k = campaigns.iloc[audience["col"].to_numpy()]
+    return pd.DataFrame(
+        {
+            "audience_id": stage.number_ids("A", len(audience), 9),
+            "campaign_id": k["campaign_id"].to_numpy(),
+            "customer_id": customers["customer_id"].to_numpy()[audience["row"].to_numpy()],
+            "group": np.where(audience["treated"], "treatment", "control").astype(object),
+            "assigned_at": pd.to_datetime(k["start_date"]).to_numpy("datetime64[s]"),
+        }
+    )
+
+
+def ground_truth(
+    audience: pd.DataFrame,
+    effects: pd.DataFrame,
+    revenue: np.ndarray,
+    customers: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    config: ChainConfig,
+) -> dict:
+    """``ground_truth.json``: per campaign the true lift of its released audience and the expected
+    incremental revenue of its treatment group; the outcome's definition; the bias knob."""
+    lift = effects["p_outcome_treated"].to_numpy() - effects["p_outcome_control"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "col": audience["col"].to_numpy(),
+            "lift": lift,
+            "treated": audience["treated"].to_numpy(),
+            "p_control": effects["p_outcome_control"].to_numpy(),
+            "revenue": revenue,
+            "member": config.bias.members(customers.iloc[audience["row"].to_numpy()]),
+        }
+    )
+    by = frame.groupby("col")
     table = pd.DataFrame(
         {
-            "seed_pairs": by.size(),
-            "true_lift": by["true_lift"].mean(),
-            "baseline_rate": by["p_organic"].mean(),
-            "treated_conversion_rate": treated.mean(),
-            "holdout_conversion_rate": control.mean(),
+            "audience": by.size(),
+            "treatment": by["treated"].sum(),
+            "true_lift": by["lift"].mean(),
+            "baseline_rate": by["p_control"].mean(),
+            "true_incremental_revenue": frame[frame["treated"]].groupby("col")["revenue"].sum(),
         }
-    ).reindex(campaigns["campaign_id"])
-    table["observed_lift"] = table["treated_conversion_rate"] - table["holdout_conversion_rate"]
-    table["relative_lift"] = table["true_lift"] / table["baseline_rate"]
-    exposed = funnels[~funnels["holdout"]]
-    member = exposed["bias_group"] == "True"
+    ).reindex(np.arange(len(campaigns)))
+    campaigns_truth = {}
+    for col, row in table.iterrows():
+        campaign = campaigns.iloc[col]
+        audience_size = 0 if pd.isna(row["audience"]) else int(row["audience"])
+        treated = 0 if pd.isna(row["treatment"]) else int(row["treatment"])
+        campaigns_truth[str(campaign["campaign_id"])] = {
+            "channel": str(campaign["channel"]),
+            "objective": str(campaign["objective"]),
+            "audience": audience_size,
+            "treatment": treated,
+            "control": audience_size - treated,
+            "true_lift": None if pd.isna(row["true_lift"]) else float(row["true_lift"]),
+            "baseline_rate": None if pd.isna(row["baseline_rate"]) else float(row["baseline_rate"]),
+            "true_incremental_revenue": round(float(np.nan_to_num(row["true_incremental_revenue"])), 2),
+        }
+    member = frame["member"].to_numpy(bool)
     return {
-        "description": "true incremental conversion lift per campaign: mean over the campaign's targeted "
-        "seed pairs of P(convert | exposed) - P(convert | not exposed), where converting is an ad-driven "
-        "conversion or an organic purchase inside the campaign window; observed_lift = treated minus "
-        f"holdout conversion rate ({constants.HOLDOUT_SHARE:.0%} of seed pairs held out)",
+        "description": "per campaign: true_lift = mean over its released audience (campaign_audience) of "
+        "P(outcome | treatment) - P(outcome | control), the probabilities of the process that generated "
+        "the released rows (ground_truth/effects.csv per customer); the outcome is at least one "
+        "purchase (transactions) with timestamp in [start_date, end_date + outcome_window_days]; "
+        "true_incremental_revenue = expected revenue of the purchases the campaign causes in its "
+        "treatment group; baseline_rate = mean P(outcome | control)",
+        "outcome_window_days": purchases.OUTCOME_WINDOW_DAYS,
+        "holdout_share": config.holdout_share,
         "attribution_window_days": constants.ATTRIBUTION_WINDOW_DAYS,
-        "campaigns": {
-            cid: {key: (None if pd.isna(value) else round(float(value), 6)) for key, value in row.items()}
-            for cid, row in table.iterrows()
+        "files": {
+            "effects": EFFECTS_FILE,
+            "attribution": ATTRIBUTION_FILE,
+            "lifecycle": lifecycle.TRUTH_FILE,
         },
-        "bias": bias.describe()
+        "campaigns": campaigns_truth,
+        "bias": config.bias.describe()
         | {
-            "seed_conversion_rate_group": float(exposed.loc[member, "converted"].mean())
-            if member.any()
-            else None,
-            "seed_conversion_rate_others": float(exposed.loc[~member, "converted"].mean()),
+            "true_lift_group": float(lift[member].mean()) if member.any() else None,
+            "true_lift_others": float(lift[~member].mean()) if (~member).any() else None,
+            "audience_share_group": float(member.mean()) if member.size else None,
         },
     }
 
@@ -593,19 +625,18 @@ def _devices(channel: np.ndarray, preferred: np.ndarray, rng: np.random.Generato
 def expand_events(
     pairs: pd.DataFrame, campaigns: pd.DataFrame, devices: pd.Series, rng: np.random.Generator
 ) -> pd.DataFrame:
-    """One row per event from per-pair funnel summaries (vectorised), sorted by time, ids assigned.
+    """One row per impression, open and click from per-pair funnel summaries (vectorised), sorted by
+    time, ids assigned; ``pair`` is the row of ``pairs`` each event belongs to.
 
     Structural rules: sends at the channel's send hour (a reminder ``RESEND_AFTER_DAYS`` later);
     opens ``open_delay_h`` after the send they open; paid impressions on days from the first one to
     the window's end at the online hour profile, TV at the TV hour profile; mail delivered in the
-    first three days, answered in store hours; clicks follow what they click, conversions their
-    click (a mail answer its delivery); nothing after the window's end.
+    first ``purchases.MAIL_DELIVERY_DAYS`` days; clicks follow what they click; nothing after the
+    window's end. Conversions are purchases (:func:`respond`).
     """
     start, end = _window_seconds(campaigns, pairs["campaign_id"])
     channel = pairs["channel"].to_numpy()
-    counts = {
-        name: pairs[f"n_{name}s"].to_numpy(np.int64) for name in ("impression", "open", "click", "conversion")
-    }
+    counts = {name: pairs[f"n_{name}s"].to_numpy(np.int64) for name in ("impression", "open", "click")}
     pair = np.repeat(np.arange(len(pairs)), counts["impression"])
     rank = np.arange(pair.size) - np.repeat(
         np.cumsum(counts["impression"]) - counts["impression"], counts["impression"]
@@ -624,7 +655,9 @@ def expand_events(
     tv_hour = calendar.draw_hours(rng, calendar.TV_HOUR_WEIGHTS, pair.size)
     paid_time = _at_hour(shown_day, np.where(kind_of == "tv", tv_hour, online_hour), rng)
     mail_time = _at_hour(
-        start[pair] + rng.integers(0, 3, pair.size) * 86_400, rng.integers(10, 17, pair.size), rng
+        start[pair] + rng.integers(0, purchases.MAIL_DELIVERY_DAYS, pair.size) * 86_400,
+        rng.integers(10, 17, pair.size),
+        rng,
     )
     shown = np.where(sends, send_time, np.where(kind_of == "direct_mail", mail_time, paid_time))
     # Opens: the first n_opens sends of a pair are opened, open_delay_h after the send.
@@ -632,7 +665,7 @@ def expand_events(
     open_pair, open_base = pair[opened], shown[opened]
     jitter = rng.lognormal(0, 0.5, open_pair.size)
     open_time = open_base + pairs["open_delay_h"].to_numpy()[open_pair] * 3600 * jitter
-    # Clicks: on the first n_clicks opens (email) or impressions (others); a mail visit at its answer.
+    # Clicks: on the first n_clicks opens (email) or impressions (others).
     open_rank = np.arange(open_pair.size) - np.repeat(
         np.cumsum(counts["open"]) - counts["open"], counts["open"]
     )
@@ -643,64 +676,175 @@ def expand_events(
     click_delay = (
         pairs["click_delay_h"].to_numpy()[click_pair] * 3600 * rng.uniform(0.2, 1.8, click_pair.size)
     )
-    mail_click = channel[click_pair] == "direct_mail"
-    response_delay = pairs["conversion_delay_h"].to_numpy()[click_pair] * 3600
-    click_time = np.where(mail_click, click_base + response_delay, click_base + click_delay)
-    click_order = np.lexsort((click_time, click_pair))
-    click_pair, click_time = click_pair[click_order], click_time[click_order]
-    click_rank = np.arange(click_pair.size) - np.repeat(
-        np.cumsum(counts["click"]) - counts["click"], counts["click"]
-    )
-    # Conversions: after their click; a mail answer (with or without a URL visit) after delivery.
-    mail_pair = np.flatnonzero((channel == "direct_mail") & (counts["conversion"] > 0))
-    mail_delivery = shown[np.searchsorted(pair, mail_pair)]
-    # Mail is answered over the rest of the flight (a response curve, not one day's spike).
-    remaining = np.maximum(end[mail_pair] - mail_delivery, 0)
-    mail_answer_day = mail_delivery + remaining * rng.beta(*MAIL_RESPONSE_CURVE, mail_pair.size)
-    store_hour = calendar.draw_hours(rng, calendar.HOUR_WEIGHTS["in_store"], mail_pair.size)
-    mail_answer = _at_hour(mail_answer_day.astype(np.int64), store_hour, rng)
-    converted = (click_rank < counts["conversion"][click_pair]) & (channel[click_pair] != "direct_mail")
-    conversion_pair = np.concatenate([click_pair[converted], mail_pair])
-    conversion_time = np.concatenate(
-        [
-            click_time[converted] + pairs["conversion_delay_h"].to_numpy()[click_pair[converted]] * 3600,
-            mail_answer,
-        ]
-    )
-    # A mail visit happens just before its answer.
-    visit = np.isin(click_pair, mail_pair)
-    answer_of = pd.Series(mail_answer, index=mail_pair)
-    click_time = np.where(
-        visit, answer_of.reindex(click_pair).to_numpy() - rng.integers(300, 1800, click_pair.size), click_time
-    )
-
-    pair_of = np.concatenate([pair, open_pair, click_pair, conversion_pair])
-    stamp = np.concatenate([shown, open_time, click_time, conversion_time])
+    pair_of = np.concatenate([pair, open_pair, click_pair])
+    stamp = np.concatenate([shown, open_time, click_base + click_delay])
     stamp = np.clip(np.floor(stamp), start[pair_of], end[pair_of]).astype(np.int64)
-    kind = np.repeat([0, 1, 2, 3], [pair.size, open_pair.size, click_pair.size, conversion_pair.size])
-    order = np.lexsort((kind, pair_of, stamp))
-    pair_of, stamp, kind = pair_of[order], stamp[order], kind[order]
+    kind = np.repeat([0, 1, 2], [pair.size, open_pair.size, click_pair.size])
     event_channel = channel[pair_of]
     device = _devices(event_channel, devices.to_numpy()[pair_of], rng)
     device = np.where(event_channel == "tv", "tv", device)
     device = np.where((event_channel == "direct_mail") & (kind != 2), "print", device)
-    impression_of_send = (kind == 0) & np.isin(event_channel, ("email", "sms"))
-    device = np.where(impression_of_send & (event_channel == "sms"), "mobile", device)
-    cross = (
-        (kind == 3) & (event_channel != "direct_mail") & (rng.random(pair_of.size) < CROSS_DEVICE_ORDER_SHARE)
-    )
-    device = np.where(cross, "desktop", device)
-    return pd.DataFrame(
+    device = np.where((kind == 0) & (event_channel == "sms"), "mobile", device)
+    events = pd.DataFrame(
         {
-            "engagement_id": stage.number_ids("E", pair_of.size, 9),
+            "pair": pair_of,
             "customer_id": pairs["customer_id"].to_numpy()[pair_of],
             "campaign_id": pairs["campaign_id"].to_numpy()[pair_of],
-            "timestamp": stamp.astype("datetime64[s]"),
+            "timestamp": stamp,
             "event_type": np.array(EVENT_TYPES, dtype=object)[kind],
             "device": device.astype(object),
             "channel": event_channel,
         }
     )
+    return finish_events(events)
+
+
+def finish_events(events: pd.DataFrame) -> pd.DataFrame:
+    """Events sorted by time, customer, campaign and funnel step, with their ids (timestamps as
+    seconds or datetimes)."""
+    stamp = pd.Series(events["timestamp"]).to_numpy()
+    if np.issubdtype(stamp.dtype, np.datetime64):
+        stamp = stamp.astype("datetime64[s]").astype(np.int64)
+    step = pd.Categorical(events["event_type"], categories=EVENT_TYPES).codes
+    order = np.lexsort((step, events["campaign_id"].to_numpy().astype(str),
+                        events["customer_id"].to_numpy().astype(str), stamp))  # fmt: skip
+    out = events.iloc[order].reset_index(drop=True)
+    out["timestamp"] = stamp[order].astype("datetime64[s]")
+    out.insert(0, "engagement_id", stage.number_ids("E", len(out), 9))
+    return out
+
+
+def _click_before(
+    events: pd.DataFrame, stamp: np.ndarray, moved: pd.DataFrame, rng: np.random.Generator
+) -> np.ndarray:
+    """Timestamps (seconds) with, for each pair of ``moved`` (``pair``, purchase ``timestamp``), its last
+    click 2-45 minutes before the purchase, its last email open (if later) minutes before that click
+    and its first ad impression (if later) seconds before it."""
+    stamp = stamp.copy()
+    pair = events["pair"].to_numpy()
+    kind = events["event_type"].to_numpy()
+    purchase = pd.Series(moved["timestamp"].to_numpy(), index=moved["pair"].to_numpy())
+    chosen = np.isin(pair, purchase.index.to_numpy())
+    clicks = np.flatnonzero(chosen & (kind == "click"))
+    last = pd.Series(clicks).groupby(pair[clicks]).max().to_numpy()
+    stamp[last] = purchase.reindex(pair[last]).to_numpy() - rng.integers(120, 2700, last.size)
+    click_at = pd.Series(stamp[last], index=pair[last])
+    paid = np.isin(events["channel"].to_numpy(), ("search", "display", "social"))
+    for step, which, gap, among in (("open", "max", (60, 600), True), ("impression", "min", (5, 120), paid)):
+        rows = np.flatnonzero(chosen & (kind == step) & among)
+        if rows.size == 0:
+            continue
+        picked = pd.Series(rows).groupby(pair[rows]).agg(which).to_numpy()
+        limit = click_at.reindex(pair[picked]).to_numpy() - rng.integers(*gap, picked.size)
+        late = stamp[picked] > limit
+        stamp[picked[late]] = limit[late]
+    return stamp
+
+
+def respond(
+    events: pd.DataFrame,
+    pairs: pd.DataFrame,
+    bought: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The events purchases make, given the treated pairs' funnel ``events`` and all purchases
+    (``bought``: customer_id, timestamp in seconds, ``pair``: the treated pair that caused it or -1,
+    ``remote``, ``through``: it follows a click of its campaign).
+
+    - a purchase that follows a click (``purchases.CLICK_THROUGH`` of the digital ones; the others
+      are view-through): the pair's last click (and email open, or first ad impression) is moved
+      just before it (the pair was given a click when it had none, :func:`generate`);
+    - a mail piece is answered with its code (a conversion, after a URL visit for some): by the
+      purchase it caused (``MAIL_CODE_SHARE``) or by a purchase the customer made anyway during the
+      flight (``MAIL_BASELINE_REDEMPTION`` each); one answer per piece;
+    - every other remote purchase is credited to the customer's last click within the attribution
+      window whose campaign is still running (each click once): a conversion event at the purchase,
+      as an analytics tool records it. Baseline purchases after a click are credited too.
+    """
+    events = events.copy()
+    stamp = events["timestamp"].to_numpy("datetime64[s]").astype(np.int64)
+    channel_of_pair = pairs["channel"].to_numpy()
+    moved = bought[(bought["pair"] >= 0) & bought["through"]]
+    stamp = _click_before(events, stamp, moved, rng)
+    events["timestamp"] = stamp
+    # Mail answers: the caused purchase (with its code) or one made anyway during the flight.
+    start, end = _window_seconds(campaigns, pairs["campaign_id"])
+    mail_pairs = np.flatnonzero(channel_of_pair == "direct_mail")
+    by_customer = pd.DataFrame(
+        {"customer_id": pairs["customer_id"].to_numpy()[mail_pairs], "mail": mail_pairs}
+    )
+    candidates = bought.reset_index().merge(by_customer, on="customer_id")
+    own = candidates["pair"].to_numpy() == candidates["mail"].to_numpy()
+    when = candidates["timestamp"].to_numpy()
+    mail = candidates["mail"].to_numpy()
+    opens_at = start[mail] + purchases.MAIL_DELIVERY_DAYS * 86_400
+    during = (when >= opens_at) & (when <= end[mail])
+    chance = np.where(own, MAIL_CODE_SHARE, MAIL_BASELINE_REDEMPTION)
+    answered = candidates[during & (rng.random(len(candidates)) < chance)]
+    # One answer per piece, and a purchase answers one piece (the code of the campaign that caused it
+    # first).
+    answered = answered.assign(own=own[answered.index.to_numpy()])
+    answered = answered.sort_values(["mail", "timestamp"], kind="stable").drop_duplicates("mail")
+    answered = answered.sort_values(["own", "mail"], ascending=[False, True], kind="stable")
+    answered = answered.drop_duplicates("index").sort_values("mail", kind="stable")
+    answer_pair = answered["mail"].to_numpy()
+    answer_time = answered["timestamp"].to_numpy()
+    visit = rng.random(answer_pair.size) < MEDIA["direct_mail"].ctr
+    visit_time = answer_time[visit] - rng.integers(300, 1800, int(visit.sum()))
+    visit_device = _devices(
+        np.full(int(visit.sum()), "direct_mail", dtype=object),
+        pairs["preferred_device"].to_numpy()[answer_pair[visit]],
+        rng,
+    )
+    # Last click: every remote purchase not answering a mail piece (a click is a visit to the site or
+    # app: a purchase in store afterwards is not tracked to it).
+    clicks = events[(events["event_type"] == "click") & (events["channel"] != "direct_mail")]
+    clicks = clicks.assign(timestamp=stamp[clicks.index.to_numpy()]).sort_values("timestamp", kind="stable")
+    open_purchases = bought.drop(index=answered["index"].to_numpy())
+    open_purchases = open_purchases[open_purchases["remote"]].sort_values("timestamp", kind="stable")
+    matched = pd.merge_asof(
+        open_purchases[["customer_id", "timestamp"]].reset_index(),
+        clicks[["customer_id", "timestamp", "pair", "device", "channel", "campaign_id"]].rename(
+            columns={"timestamp": "click_time"}
+        ),
+        left_on="timestamp",
+        right_on="click_time",
+        by="customer_id",
+        direction="backward",
+        tolerance=constants.ATTRIBUTION_WINDOW_DAYS * 86_400,
+    )
+    matched = matched[matched["pair"].notna()]
+    matched_pair = matched["pair"].to_numpy(np.int64)
+    matched = matched[matched["timestamp"].to_numpy() <= end[matched_pair]]
+    matched = matched.sort_values(["click_time", "timestamp"], kind="stable")
+    matched = matched.drop_duplicates(["pair", "click_time"])
+    cross = rng.random(len(matched)) < CROSS_DEVICE_ORDER_SHARE
+    conversions = pd.DataFrame(
+        {
+            "pair": np.concatenate([answer_pair, matched["pair"].to_numpy(np.int64)]),
+            "timestamp": np.concatenate([answer_time, matched["timestamp"].to_numpy()]),
+            "event_type": "conversion",
+            "device": np.concatenate(
+                [
+                    np.full(answer_pair.size, "print", dtype=object),
+                    np.where(cross, "desktop", matched["device"].to_numpy(object)),
+                ]
+            ),
+        }
+    )
+    visits = pd.DataFrame(
+        {"pair": answer_pair[visit], "timestamp": visit_time, "event_type": "click", "device": visit_device}
+    )
+    added = pd.concat([visits, conversions], ignore_index=True)
+    added_pair = added["pair"].to_numpy()
+    added = added.assign(
+        customer_id=pairs["customer_id"].to_numpy()[added_pair],
+        campaign_id=pairs["campaign_id"].to_numpy()[added_pair],
+        channel=channel_of_pair[added_pair],
+    )
+    columns = ["pair", "customer_id", "campaign_id", "timestamp", "event_type", "device", "channel"]
+    return finish_events(pd.concat([events[columns], added[columns]], ignore_index=True))
 
 
 def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
@@ -716,7 +860,6 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     out["n_impressions"] = counts["impression"].clip(lower=1)
     out["n_opens"] = np.minimum(counts["open"], out["n_impressions"])
     out["n_clicks"] = np.minimum(counts["click"], out["n_impressions"])
-    out["n_conversions"] = np.minimum(counts["conversion"], np.maximum(out["n_clicks"], 1))
     window = events.groupby("campaign_id")["timestamp"].agg(["min", "max"])
     cid = out.index.get_level_values("campaign_id")
     low, high = window["min"].reindex(cid).to_numpy(), window["max"].reindex(cid).to_numpy()
@@ -726,9 +869,6 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     hours = np.timedelta64(1, "h")
     out["open_delay_h"] = np.nan_to_num((first["open"] - first["impression"]).to_numpy() / hours).clip(0)
     out["click_delay_h"] = np.nan_to_num((first["click"] - first["impression"]).to_numpy() / hours).clip(0)
-    out["conversion_delay_h"] = np.nan_to_num((first["conversion"] - first["click"]).to_numpy() / hours).clip(
-        0
-    )
     return out.reset_index()
 
 
@@ -739,7 +879,7 @@ PARENTS = (schema.DEMOGRAPHICS, schema.PREFERENCES)
 
 
 def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
-    """Campaigns, engagements, their seeds, models and the ground truth.
+    """Campaigns, their audiences and groups, engagements, their seeds, models and the ground truth.
 
     ``config.seed_data`` (an engagements table whose customers are in the demographics) replaces the
     simulated funnels; ``config.seed_campaigns`` replaces the simulated campaigns.
@@ -749,34 +889,42 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     rng = seeding.generator(seed, ENGAGEMENTS)
     customers = customer_features(demographics, preferences)
     life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
+    period = purchases.Period.of(config.start, config.end)
     models: dict = {}
     campaigns, campaign_seed = generate_campaigns(config, customers, models)
-    log.info("%d campaigns; simulating seed funnels", len(campaigns))
-    factor = constants.CHAIN_FUNNEL_SEED_FACTOR
-    sample_rows = np.sort(
-        rng.choice(len(customers), min(config.seed_customers * factor, len(customers)), replace=False)
+    rows, cols = target(customers, campaigns, rng, bias)
+    audience = assign_groups(customers, campaigns, rows, cols, config)
+    q = purchases.incremental_probability(
+        customers, campaigns, life, audience["row"].to_numpy(), audience["col"].to_numpy(), bias, period
     )
-    sample = customers.iloc[sample_rows].reset_index(drop=True)
-    sample_life = life.iloc[sample_rows].reset_index(drop=True)
-    rows, cols = target(sample, campaigns, rng, bias)
-    funnels = simulate_funnels(pair_features(sample, campaigns, rows, cols, bias, sample_life), rng)
-    truth = ground_truth(funnels, campaigns, bias)
-    exposed = funnels[~funnels["holdout"]].reset_index(drop=True)
+    treated = audience[audience["treated"]].reset_index(drop=True)
+    log.info(
+        "%d campaigns, %s audience pairs (%s in treatment); simulating seed funnels",
+        len(campaigns), f"{len(audience):,}", f"{len(treated):,}",
+    )  # fmt: skip
+    factor = constants.CHAIN_FUNNEL_SEED_FACTOR
+    sample_rows = rng.choice(
+        len(customers), min(config.seed_customers * factor, len(customers)), replace=False
+    )
+    in_sample = treated[np.isin(treated["row"], sample_rows)]
+    sample_pairs = pair_features(
+        customers, campaigns, in_sample["row"].to_numpy(), in_sample["col"].to_numpy(), bias
+    )
+    exposed = simulate_funnels(sample_pairs, rng)
     seed_devices = exposed["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
-    seed_events = expand_events(exposed, campaigns, seed_devices, rng)
+    seed_events = expand_events(exposed, campaigns, seed_devices, rng).drop(columns="pair")
     if seed_data is not None:
-        exposed = _user_funnels(seed_data, customers, campaigns, bias, life)
+        exposed = _user_funnels(seed_data, customers, campaigns, bias)
         seed_events = seed_data
     edges = np.quantile(exposed["propensity"], np.linspace(0, 1, PROPENSITY_BANDS + 1)[1:-1])
     exposed["propensity_band"] = band(exposed["propensity"], edges)
 
-    rows, cols = target(customers, campaigns, rng, bias)
-    real = pair_features(customers, campaigns, rows, cols, bias, life)
+    real = pair_features(customers, campaigns, treated["row"].to_numpy(), treated["col"].to_numpy(), bias)
     real["propensity_band"] = band(real["propensity"], edges)
-    log.info("%s targeted pairs; fitting the funnel synthesizer", f"{len(real):,}")
+    log.info("%s treated pairs; fitting the funnel synthesizer", f"{len(real):,}")
     # Delays and propensity are right-skewed: the copula fits their logarithms with truncated-normal
     # marginals (beta fits on 200,000 pairs took 30 s and follow a log-normal delay no better).
-    skewed = ["propensity", "open_delay_h", "click_delay_h", "conversion_delay_h"]
+    skewed = ["propensity", "open_delay_h", "click_delay_h"]
     table = exposed.assign(**{column: exposed[column].astype(int).astype(str) for column in FUNNEL})
     table = table.assign(**{column: np.log(table[column].astype(float) + LOG_OFFSET) for column in skewed})
     pool = stage.fit_and_sample(
@@ -796,16 +944,76 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     chosen = stage.match_rows(real, pool, PAIR_STRATA, rng, order="propensity")
     summary = repair_funnels(pool.iloc[chosen].reset_index(drop=True), real["channel"].to_numpy())
     pairs = pd.concat([real[["customer_id", "campaign_id", "channel"]], summary], axis=1)
-    devices = pairs["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
-    events = expand_events(pairs, campaigns, devices, rng)
+    pairs["preferred_device"] = pairs["customer_id"].map(
+        customers.set_index("customer_id")["preferred_device"]
+    )
+
+    # Purchases: organic ones and those the campaigns cause (the same draws transaction.py makes).
+    organic = purchases.organic(life, period, seed)
+    caused = purchases.caused(treated, q[audience["treated"].to_numpy()], campaigns, life, period, seed)
+    caused_pair = caused.merge(treated.reset_index(), on=["row", "col"])["index"].to_numpy()
+    bought = pd.DataFrame(
+        {
+            "customer_id": customers["customer_id"].to_numpy()[
+                np.concatenate([organic["row"], caused["row"]])
+            ],
+            "timestamp": np.concatenate([organic["timestamp"], caused["timestamp"]]),
+            "pair": np.concatenate([np.full(len(organic), -1), caused_pair]),
+            "remote": np.concatenate([organic["remote"], caused["remote"]]),
+            "through": np.concatenate([np.zeros(len(organic), dtype=bool), caused["through"]]),
+        }
+    )
+    # A caused purchase that follows a click needs a click (and an email open) to follow.
+    needs = np.zeros(len(pairs), dtype=bool)
+    needs[caused_pair[caused["through"].to_numpy()]] = True
+    pairs.loc[needs, "n_clicks"] = pairs.loc[needs, "n_clicks"].clip(lower=1)
+    email = needs & (pairs["channel"] == "email").to_numpy()
+    pairs.loc[email, "n_opens"] = pairs.loc[email, "n_opens"].clip(lower=1)
+    events = expand_events(pairs, campaigns, pairs["preferred_device"], rng)
+    events = respond(events, pairs, bought, campaigns, rng).drop(columns="pair")
     log.info("%s engagement events", f"{len(events):,}")
+
+    p_treated, p_control = purchases.outcome_probabilities(audience, q, campaigns, life, period)
+    released = audience_table(audience, customers, campaigns)
+    effects = pd.DataFrame(
+        {
+            "campaign_id": released["campaign_id"],
+            "customer_id": released["customer_id"],
+            "p_outcome_treated": p_treated,
+            "p_outcome_control": p_control,
+        }
+    )
+    revenue = expected_revenue(audience, q, customers, campaigns, life)
+    truth = ground_truth(audience, effects, revenue, customers, campaigns, config)
     return stage.StageResult(
         "marketing",
-        {CAMPAIGNS: campaigns[list(CAMPAIGN_COLUMNS)], ENGAGEMENTS: events},
+        {CAMPAIGNS: campaigns[list(CAMPAIGN_COLUMNS)], ENGAGEMENTS: events, schema.AUDIENCE: released},
         {CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
         models,
         truth,
+        truth_files={EFFECTS_FILE: effects},
     )
+
+
+def expected_revenue(
+    audience: pd.DataFrame,
+    q: np.ndarray,
+    customers: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    life: pd.DataFrame,
+) -> np.ndarray:
+    """Expected revenue each audience pair's campaign causes if treated: ``q`` x the expected order
+    value (remote for digital channels, by the customer's mix for TV and mail), less the discount
+    on the purchases that follow a click (they are credited to the campaign, which pays it)."""
+    rows, cols = audience["row"].to_numpy(), audience["col"].to_numpy()
+    channel = campaigns["channel"].to_numpy()[cols]
+    digital = ~np.isin(channel, ("tv", "direct_mail"))
+    remote = np.where(digital, 1.0, life["remote_share"].to_numpy()[rows])
+    value = purchases.expected_order_value(customers.iloc[rows], remote)
+    credited = pd.Series(channel).map(purchases.CLICK_THROUGH).fillna(0).to_numpy()
+    credited = np.where(channel == "direct_mail", MAIL_CODE_SHARE, credited)
+    discount = campaigns["discount_pct"].to_numpy(float)[cols]
+    return q * value * (1 - credited * discount)
 
 
 def repair_funnels(summary: pd.DataFrame, channel: np.ndarray) -> pd.DataFrame:
@@ -816,28 +1024,23 @@ def repair_funnels(summary: pd.DataFrame, channel: np.ndarray) -> pd.DataFrame:
 
     impressions = np.minimum(count("n_impressions", 1), FREQUENCY_CAP)
     email = channel == "email"
-    mail = channel == "direct_mail"
-    tv = np.isin(channel, schema.IMPRESSION_ONLY_CHANNELS)
     opens = np.where(email, np.minimum(count("n_opens"), impressions), 0)
     clicks = np.minimum(count("n_clicks"), np.where(email, opens, impressions))
-    conversions = np.minimum(count("n_conversions"), np.where(mail, 1, clicks))
-    clicks = np.where(mail, np.minimum(clicks, conversions), clicks)
+    no_clicks = np.isin(channel, (*schema.IMPRESSION_ONLY_CHANNELS, *schema.CODE_RESPONSE_CHANNELS))
     return pd.DataFrame(
         {
             "n_impressions": impressions,
             "n_opens": opens,
-            "n_clicks": np.where(tv, 0, clicks),
-            "n_conversions": np.where(tv, 0, conversions),
+            "n_clicks": np.where(no_clicks, 0, clicks),
             "window_position": summary["window_position"].clip(0, 1),
             "open_delay_h": summary["open_delay_h"].clip(0, 24 * 14),
             "click_delay_h": summary["click_delay_h"].clip(0, 24),
-            "conversion_delay_h": summary["conversion_delay_h"].clip(0, 24 * 30),
         }
     )
 
 
 def _user_funnels(
-    events: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias, life: pd.DataFrame
+    events: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame, bias: Bias
 ) -> pd.DataFrame:
     """A user's engagements as per-pair funnels with the stratum columns (their customers must resolve)."""
     summary = summarise_events(events, campaigns)
@@ -852,7 +1055,7 @@ def _user_funnels(
     fallback = summary["channel"].map(stand_in["campaign_id"]).fillna(campaigns["campaign_id"].iloc[0])
     campaign_ids = summary["campaign_id"].where(known, fallback)
     cols = pd.Series(np.arange(len(campaigns)), index=campaigns["campaign_id"]).loc[campaign_ids].to_numpy()
-    features = pair_features(customers, campaigns, rows, cols, bias, life).drop(columns=["channel"])
+    features = pair_features(customers, campaigns, rows, cols, bias).drop(columns=["channel"])
     funnel = summary.drop(columns=["customer_id", "campaign_id"]).reset_index(drop=True)
     return pd.concat([features, funnel], axis=1)
 
@@ -866,6 +1069,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seed-campaigns", default=None, metavar="PATH", help="a real campaigns table to fit on"
     )
     stage.add_campaigns_argument(parser)
+    stage.add_holdout_argument(parser)
     add_bias_arguments(parser)
     args = stage.parse_stage_args(parser, argv)
     bias = parse_bias(args.bias_group, args.bias_strength)
@@ -876,7 +1080,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seed_campaigns:
         seed_campaigns = stage.read_seed_data(args.seed_campaigns, CAMPAIGN_COLUMNS[2:], CAMPAIGNS)
     config = stage.config_from_args(
-        args, seed_data=seed_data, seed_campaigns=seed_campaigns, bias=bias, campaigns=args.campaigns
+        args,
+        seed_data=seed_data,
+        seed_campaigns=seed_campaigns,
+        bias=bias,
+        campaigns=args.campaigns,
+        holdout_share=args.holdout_share,
     )
     stage.run_stage(
         generate,

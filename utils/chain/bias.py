@@ -1,8 +1,9 @@
 """The bias knob: a protected group that targeting and response disfavour on purpose.
 
 Off by default (``constants.BIAS_GROUP = None``). With ``--bias-group gender=female --bias-strength
-0.5`` the group's customers are left out of campaign targeting with probability 0.5, and those who
-are still exposed convert with their probability scaled by 0.5. The group and strength are written
+0.5`` the group's customers are left out of campaign audiences with probability 0.5, and the
+campaigns that still treat them cause half the extra purchases (the incremental purchase probability
+scaled by 0.5). The group, the strength and the true lift of the group and the others are written
 to ``ground_truth.json``, so fairness analysis has a known answer.
 """
 
@@ -43,8 +44,8 @@ class Bias:
             "active": self.active,
             "group": {self.column: self.value} if self.column else None,
             "strength": self.strength,
-            "mechanism": "targeting exclusion with probability s; exposed members' conversion "
-            "probability scaled by (1 - s)",
+            "mechanism": "targeting exclusion with probability s (left out of campaign audiences); "
+            "the incremental purchase probability of treated members scaled by (1 - s)",
         }
 
 

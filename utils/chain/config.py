@@ -38,6 +38,7 @@ class ChainConfig:
     start: str = constants.DEFAULT_START  # first day of the period (ISO date)
     end: str = constants.DEFAULT_END  # last day of the period, inclusive
     campaigns: int | None = None  # campaigns in the period (None: CAMPAIGNS_PER_YEAR a year)
+    holdout_share: float = constants.HOLDOUT_SHARE  # share of each campaign's audience in control
     progress: bool = False
 
     def __post_init__(self) -> None:
@@ -50,6 +51,9 @@ class ChainConfig:
         object.__setattr__(self, "end", str(end.date()))
         if self.campaigns is not None:
             _positive(self.campaigns, "--campaigns")
+        share = self.holdout_share
+        if isinstance(share, bool) or not isinstance(share, int | float) or not 0 <= share < 1:
+            raise UserError(f"--holdout-share must be a number in [0, 1), got {share!r}")
         checked = [census.check_state(state) for state in self.states]
         if not checked:
             raise UserError("no states given")
@@ -97,6 +101,7 @@ class ChainConfig:
             "start": self.start,
             "end": self.end,
             "campaigns": self.campaign_count,
+            "holdout_share": self.holdout_share,
         }
 
 

@@ -208,7 +208,34 @@ def _attributed_after_conversion(tables: Tables) -> pd.DataFrame:
     return matched.loc[bad, ["transaction_id", "customer_id", "campaign_id", "timestamp"]]
 
 
+def _conversion_has_purchase(tables: Tables) -> pd.DataFrame:
+    events = tables["engagements"]
+    conversions = events.loc[
+        events["event_type"] == "conversion", ["engagement_id", "customer_id", "campaign_id", "timestamp"]
+    ]
+    sales = tables["transactions"]
+    left = conversions.assign(timestamp=_times(conversions["timestamp"]), **_text_keys(conversions))
+    right = sales.loc[sales["campaign_id"].notna(), ["customer_id", "campaign_id", "timestamp"]]
+    right = right.assign(timestamp=_times(right["timestamp"]), **_text_keys(right)).drop_duplicates()
+    matched = left.merge(right.assign(found=True), on=["customer_id", "campaign_id", "timestamp"], how="left")
+    return matched.loc[matched["found"].isna(), ["engagement_id", "customer_id", "campaign_id", "timestamp"]]
+
+
+def _only_treatment_engaged(tables: Tables) -> pd.DataFrame:
+    audience = tables["campaign_audience"]
+    treated = audience.loc[audience["group"].astype(str) == "treatment", ["customer_id", "campaign_id"]]
+    treated = treated.assign(**_text_keys(treated), treated=True).drop_duplicates(
+        ["customer_id", "campaign_id"]
+    )
+    events = tables["engagements"][["engagement_id", "customer_id", "campaign_id"]]
+    matched = events.assign(**_text_keys(events)).merge(
+        treated, on=["customer_id", "campaign_id"], how="left"
+    )
+    return matched.loc[matched["treated"].isna(), ["engagement_id", "customer_id", "campaign_id"]]
+
+
 # --- The rule book -------------------------------------------------------------------------------
+
 
 def _schema_rules() -> list[Rule]:
     """A rule per primary key, foreign key and bounded column declared in the schema."""
@@ -256,6 +283,19 @@ RULES: list[Rule] = [
         f"{', '.join(IMPRESSION_ONLY_CHANNELS)}",
         ("engagements",),
         _funnel_monotonic,
+    ),
+    Rule(
+        "conversion has its purchase",
+        "every conversion event is a transaction of the same customer, campaign and timestamp",
+        ("engagements", "transactions"),
+        _conversion_has_purchase,
+    ),
+    Rule(
+        "only the treatment group engaged",
+        "every engagement's (customer, campaign) is in the campaign's treatment group (campaign_audience); "
+        "the control group receives nothing from the campaign",
+        ("engagements", "campaign_audience"),
+        _only_treatment_engaged,
     ),
     Rule(
         "attributed after conversion",

@@ -106,6 +106,18 @@ def add_campaigns_argument(parser: argparse.ArgumentParser) -> argparse.Argument
     return parser
 
 
+def add_holdout_argument(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """``--holdout-share``: the share of each campaign's audience assigned to its control group."""
+    parser.add_argument(
+        "--holdout-share",
+        type=float,
+        default=constants.HOLDOUT_SHARE,
+        help="share of each campaign's audience held out at random as its control group "
+        f"(default {constants.HOLDOUT_SHARE})",
+    )
+    return parser
+
+
 def stage_parser(description: str, seed_data_help: str) -> argparse.ArgumentParser:
     """The command line of a chain stage: the common flags, ``--synthesizer`` and the stage flags."""
     return add_stage_arguments(base_parser(description, synthesizer=True), seed_data_help)

@@ -22,6 +22,7 @@ DEMOGRAPHICS = "demographics"
 PREFERENCES = "consumer_preferences"
 CAMPAIGNS = "marketing_campaigns"
 ENGAGEMENTS = "engagements"
+AUDIENCE = "campaign_audience"
 TRANSACTIONS = "transactions"
 
 # --- Vocabularies ---------------------------------------------------------------------------------------
@@ -95,6 +96,9 @@ EVENT_TYPES = ("impression", "open", "click", "conversion")
 OPEN_CHANNELS = ("email",)
 IMPRESSION_ONLY_CHANNELS = ("tv",)
 CODE_RESPONSE_CHANNELS = ("direct_mail",)
+# A campaign's eligible audience is split at random: the treatment group receives it, the control
+# group (holdout) nothing from it; both keep buying.
+GROUPS = ("treatment", "control")
 PAYMENT_METHODS = ("credit_card", "debit_card", "digital_wallet", "cash", "buy_now_pay_later")
 SALES_CHANNELS = ("online", "mobile_app", "in_store")
 
@@ -255,6 +259,23 @@ TABLES: dict[str, Table] = {
                 ForeignKey("campaign_id", CAMPAIGNS, "campaign_id"),
             ),
             description="one row per impression, open, click or conversion event",
+        ),
+        Table(
+            AUDIENCE,
+            "marketing",
+            (
+                _id("audience_id"),
+                _id("campaign_id"),
+                _id("customer_id"),
+                _category("group", GROUPS),
+                Column("assigned_at", "datetime"),
+            ),
+            "audience_id",
+            (
+                ForeignKey("campaign_id", CAMPAIGNS, "campaign_id"),
+                ForeignKey("customer_id", DEMOGRAPHICS, "customer_id"),
+            ),
+            description="one row per customer of a campaign's eligible audience and its random group",
         ),
         Table(
             TRANSACTIONS,
