@@ -151,7 +151,7 @@ TIMING = ("window_position", "open_delay_h", "click_delay_h")
 MAIL_CODE_SHARE = 0.9
 # A mail recipient who buys during the flight anyway uses the piece's code this often (the
 # over-crediting of response rates: Datamann, 60-70 % of catalog sales come in anyway).
-MAIL_BASELINE_REDEMPTION = 0.3
+MAIL_BASELINE_REDEMPTION = 0.25
 EFFECTS_FILE = purchases.EFFECTS_FILE
 ATTRIBUTION_FILE = purchases.ATTRIBUTION_FILE
 PROPENSITY_BANDS = 4

@@ -79,7 +79,8 @@ def _remote_channel(rng: np.random.Generator, device: np.ndarray) -> np.ndarray:
 
 def customer_table(demographics: pd.DataFrame, preferences: pd.DataFrame) -> pd.DataFrame:
     """Customers as the purchase process sees them, in customer id order (as marketing.py does)."""
-    customers = demographics[["customer_id", "age", "age_group"]].merge(preferences, on="customer_id")
+    columns = list(dict.fromkeys(["customer_id", "age", "age_group", *constants.PROTECTED_ATTRIBUTES]))
+    customers = demographics[columns].merge(preferences, on="customer_id")
     return customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
 
 
@@ -152,6 +153,13 @@ def purchase_slots(
         }
     ).drop_duplicates(["customer_id", "timestamp"])
     slots = slots.merge(credit, on=["customer_id", "timestamp"], how="left", validate="many_to_one")
+    unmatched = len(credit) - int(slots["campaign_id"].notna().sum())
+    if unmatched:
+        raise UserError(
+            f"{unmatched:,} of {len(credit):,} conversion events have no purchase in this run: the "
+            "engagements were made from other customers, preferences, seed or bias; run marketing.py "
+            "and transaction.py with the same --seed and --bias-* on the same consumer preferences"
+        )
     device = customers.set_index("customer_id")["preferred_device"].reindex(slots["customer_id"]).to_numpy()
     slots["channel"] = np.where(slots["remote"], _remote_channel(rng, device), "in_store")
     discount = slots["campaign_id"].map(campaigns.set_index("campaign_id")["discount_pct"])

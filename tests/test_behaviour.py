@@ -14,10 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import marketing
-import transaction
-from utils.chain import calendar, lifecycle
+from utils.chain import calendar, lifecycle, purchases
 from utils.chain.config import ChainConfig
-from utils.core import schema, seeding
+from utils.core import schema
 from utils.core.cli import UserError
 
 years = st.integers(2000, 2040)
@@ -98,14 +97,15 @@ def test_organic_purchases_fall_inside_each_life():
     customers = _customers(3_000, 1)
     config = ChainConfig(states=["NY"], start="2023-01-01", end="2024-12-31", seed=3)
     life = lifecycle.simulate(customers, seed=3, start=config.start, end=config.end)
-    slots = transaction.organic_slots(customers, life, config, seeding.generator(3, "t"))
+    slots = purchases.organic(life, purchases.Period.of(config.start, config.end), seed=3)
+    slots["customer_id"] = life["customer_id"].to_numpy()[slots["row"].to_numpy()]
     joined = slots.merge(life, on="customer_id")
     day = joined["timestamp"].to_numpy().astype("datetime64[s]").astype("datetime64[D]")
     assert (day >= joined["acquired_on"].to_numpy("datetime64[D]")).all()
     churned = joined["churned_on"].to_numpy("datetime64[D]")
     assert (np.isnat(churned) | (day < churned)).all()
     assert ((day >= np.datetime64(config.start)) & (day <= np.datetime64(config.end))).all()
-    store = slots["channel"] == "in_store"
+    store = ~slots["remote"]
     hours = (slots.loc[store, "timestamp"] % 86_400) // 3600
     assert (hours < 6).mean() <= 0.02  # stores are closed at night (a few open round the clock)
     assert not calendar.closed_in_store(day[store.to_numpy()]).any()

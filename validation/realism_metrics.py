@@ -5,8 +5,8 @@
     measures = measure_all(data)               # {metric: Measure}: value, support, successes or SE, minimum
 
 One small function per family of metrics (:data:`FAMILIES`: email funnel, paid media, SMS, direct mail,
-TV, devices, sales mix, order values, repeat buying, income, lifecycle, hours, weekdays, months, holidays,
-opt-ins, demographics), each computing its metrics exactly as their ``definition`` in
+TV, incrementality, devices, sales mix, order values, repeat buying, income, lifecycle, hours, weekdays,
+months, holidays, opt-ins, demographics), each computing its metrics exactly as their ``definition`` in
 ``data/benchmarks/marketing.csv`` says, vectorised; :data:`METRICS` maps each metric to its family. A
 figure is a :class:`Measure`: a share (``successes`` over ``support``), an estimate with a standard error, a
 point judged from a minimum support (the ``MIN_*`` constants), or an exact structural count.
@@ -26,7 +26,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from utils.chain import calendar
+from utils.chain import calendar, purchases
 from utils.chain.segments import segment_mask
 
 # Minimum supports below which a point figure is skipped, not judged (shares use the Wilson interval).
@@ -289,6 +289,37 @@ class Data:
         )
 
     @cached_property
+    def audience(self) -> pd.DataFrame:
+        """Campaign audiences: customer and campaign codes, treated, and the realised outcome (a
+        purchase from the campaign's start to ``outcome_window_days`` after its end)."""
+        frame = self.need("campaign_audience")
+        customer = self.customer_ids.get_indexer(_text(frame["customer_id"]))
+        campaign = pd.Index(self.campaigns["campaign_id"]).get_indexer(_text(frame["campaign_id"]))
+        known = (customer >= 0) & (campaign >= 0)
+        customer, campaign = customer[known], campaign[known]
+        epoch = np.datetime64("1970-01-01", "D")
+        first = (self.campaigns["start_date"].to_numpy("datetime64[D]") - epoch).astype(np.int64)
+        last = (self.campaigns["end_date"].to_numpy("datetime64[D]") - epoch).astype(np.int64)
+        tx = self.transactions
+        bought = tx[tx["customer"] >= 0]
+        day = (bought["date"].to_numpy("datetime64[D]") - epoch).astype(np.int64)
+        outcome = purchases.realised_outcomes(
+            customer,
+            first[campaign],
+            last[campaign] + purchases.OUTCOME_WINDOW_DAYS,
+            bought["customer"].to_numpy(),
+            day,
+        )
+        return pd.DataFrame(
+            {
+                "customer": customer,
+                "campaign": campaign,
+                "treated": _text(frame["group"])[known] == "treatment",
+                "outcome": outcome,
+            }
+        )
+
+    @cached_property
     def window(self) -> Window | None:
         dates = self.transactions["date"]
         if dates.empty or dates.isna().all():
@@ -446,6 +477,65 @@ def direct_mail(data: Data) -> dict[str, Measure]:
         "direct_mail_response_rate_house": share(int(answered[house].sum()), int(house.sum())),
         "direct_mail_response_rate_prospect": share(int(answered[~house].sum()), int((~house).sum())),
     }
+
+
+def _lift(frame: pd.DataFrame, relative: bool, note: str = "") -> Measure:
+    """Treatment minus control outcome rate of audience rows (over the control rate when
+    ``relative``), with its standard error (delta method for the ratio)."""
+    treated, control = frame.loc[frame["treated"], "outcome"], frame.loc[~frame["treated"], "outcome"]
+    if len(treated) < 2 or len(control) < 2 or control.mean() == 0:
+        return missing("no treatment and control customers with purchases")
+    p1, p0 = float(treated.mean()), float(control.mean())
+    se = math.sqrt(p1 * (1 - p1) / len(treated) + p0 * (1 - p0) / len(control))
+    if relative:
+        return Measure(p1 / p0 - 1, len(frame), se=se / p0, note=note)
+    return Measure(p1 - p0, len(frame), se=se, note=note)
+
+
+def incrementality(data: Data) -> dict[str, Measure]:
+    """What campaigns cause, measured as the field measures it: treatment against control outcome rates
+    (campaign_audience, transactions), pooled over a channel's campaigns; and last-touch credit against
+    the lift a holdout shows."""
+    audience = data.audience
+    campaigns = data.campaigns
+    channel = campaigns["channel"].to_numpy()[audience["campaign"].to_numpy()]
+    objective = _text(campaigns["objective"])[audience["campaign"].to_numpy()]
+    brand_like = np.isin(objective, ("conversion", "retention"))
+    out = {
+        "email_absolute_lift_purchase": _lift(audience[channel == "email"], relative=False),
+        "search_relative_lift_retention": _lift(audience[(channel == "search") & brand_like], relative=True),
+        "display_relative_lift_purchase": _lift(audience[channel == "display"], relative=True),
+        "social_relative_lift_purchase": _lift(audience[channel == "social"], relative=True),
+    }
+    # Mail: the share of the pieces' answers (code conversions) that the holdout shows to be incremental.
+    mail = audience[channel == "direct_mail"]
+    lift = _lift(mail, relative=False)
+    events = data.engagements
+    answers = int(
+        (
+            (events["channel"] == "direct_mail")
+            & (events["event"] == "conversion")
+            & (events["customer"] >= 0)
+        ).sum()
+    )
+    treated = int(mail["treated"].sum())
+    if lift.value is None or answers == 0:
+        out["direct_mail_incremental_share_of_responses"] = missing("no mail answers or no holdout")
+    else:
+        scale = treated / answers
+        out["direct_mail_incremental_share_of_responses"] = Measure(
+            lift.value * scale, answers, se=lift.se * scale, note=f"{answers:,} answers, {treated:,} pieces"
+        )
+    # Structural: a control customer is never credited to the campaign it was held out of.
+    tx = data.transactions
+    credited = tx[(tx["campaign"] >= 0) & (tx["customer"] >= 0)]
+    control = audience.loc[~audience["treated"], ["customer", "campaign"]]
+    key = control["customer"].to_numpy(np.int64) * data.pair_base + control["campaign"].to_numpy()
+    bad = np.isin(
+        credited["customer"].to_numpy(np.int64) * data.pair_base + credited["campaign"].to_numpy(), key
+    )
+    out["control_group_attributed_transactions"] = exact(int(bad.sum()), len(credited))
+    return out
 
 
 def _flight_revenue(data: Data, start: pd.Timestamp, end: pd.Timestamp) -> np.ndarray:
@@ -844,6 +934,14 @@ FAMILIES: dict[Family, tuple[str, ...]] = {
     sms: ("sms_click_rate", "sms_conversion_per_delivered", "sms_to_non_opted_in"),
     direct_mail: ("direct_mail_response_rate_house", "direct_mail_response_rate_prospect"),
     tv: ("tv_click_events", "tv_reach", "tv_average_frequency", "tv_cpm_usd", "roas_tv"),
+    incrementality: (
+        "email_absolute_lift_purchase",
+        "search_relative_lift_retention",
+        "display_relative_lift_purchase",
+        "social_relative_lift_purchase",
+        "direct_mail_incremental_share_of_responses",
+        "control_group_attributed_transactions",
+    ),
     devices: (
         "mobile_share_of_ecommerce_traffic",
         "tablet_share_of_ecommerce_traffic",

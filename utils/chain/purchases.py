@@ -47,10 +47,10 @@ OUTCOME_WINDOW_DAYS = constants.OUTCOME_WINDOW_DAYS
 INCREMENTAL_PURCHASE = {
     "email": 0.004,
     "sms": 0.004,
-    "direct_mail": 0.03,
-    "search": 0.006,
+    "direct_mail": 0.04,
+    "search": 0.004,
     "display": 0.002,
-    "social": 0.004,
+    "social": 0.003,
     "tv": 0.0,  # TV: per exposure, below
 }
 TV_PURCHASES_PER_EXPOSURE = 0.0006  # Nielsen Catalina ROAS 2.55 x CPM $28 / 1000 over a $120 order
@@ -364,6 +364,24 @@ def caused(
     later_hour = earliest + rng.integers(0, 24 - earliest)
     stamps = np.where(late, stamps - hour * 3600 + later_hour * 3600, stamps)
     return pairs.assign(timestamp=stamps, remote=remote, through=through)
+
+
+def realised_outcomes(
+    pair_customer: np.ndarray,
+    first_day: np.ndarray,
+    last_day: np.ndarray,
+    purchase_customer: np.ndarray,
+    purchase_day: np.ndarray,
+) -> np.ndarray:
+    """Whether each pair's customer (an integer code) made a purchase on a day (integer) in
+    ``[first_day, last_day]``: the outcome of a campaign for a customer of its audience, measured on
+    released purchases (``last_day`` = end date + ``OUTCOME_WINDOW_DAYS``)."""
+    span = int(max(np.max(last_day, initial=0), np.max(purchase_day, initial=0))) + 2
+    offset = int(min(np.min(first_day, initial=0), np.min(purchase_day, initial=0)))
+    keys = np.sort((purchase_customer.astype(np.int64) * span) + (purchase_day - offset))
+    low = pair_customer.astype(np.int64) * span + (first_day - offset)
+    high = pair_customer.astype(np.int64) * span + (last_day - offset)
+    return np.searchsorted(keys, high, side="right") > np.searchsorted(keys, low, side="left")
 
 
 # --- The exact truth -------------------------------------------------------------------------------------
