@@ -83,6 +83,19 @@ def lift_table(outcomes: pd.DataFrame, truth: dict) -> pd.DataFrame:
     return table
 
 
+def clustered_pooled_se(outcomes: pd.DataFrame, campaigns: list[str]) -> float:
+    """Standard error of the mean lift over ``campaigns``, clustered by customer: a customer sits in
+    many audiences, and one purchase can be the outcome of several overlapping campaigns."""
+    frame = outcomes[outcomes["campaign_id"].isin(campaigns)]
+    treated = (frame["group"] == "treatment").to_numpy()
+    keys = [frame["campaign_id"].to_numpy(), treated]
+    rate = frame.groupby(keys)["outcome"].transform("mean").to_numpy()
+    size = frame.groupby(keys)["outcome"].transform("size").to_numpy()
+    influence = np.where(treated, 1, -1) * (frame["outcome"].to_numpy() - rate) / size / len(campaigns)
+    by_customer = pd.Series(influence).groupby(frame["customer_id"].to_numpy()).sum()
+    return float(np.sqrt((by_customer**2).sum()))
+
+
 def attribution_scores(sales: pd.DataFrame, causes: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
     """Per channel: purchases truly caused by its campaigns against purchases credited by last touch."""
     frame = sales[["transaction_id", "campaign_id"]].merge(causes, on="transaction_id", how="left")
@@ -128,6 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = lifts["estimate"].mean()
     pooled_se = math.sqrt((lifts["se"] ** 2).sum()) / len(lifts)
     pooled_truth = lifts["true_lift"].mean()
+    clustered_se = clustered_pooled_se(outcomes, list(lifts["campaign_id"]))
     with pd.option_context(
         "display.width", 160, "display.max_rows", 200, "display.float_format", "{:.4f}".format
     ):
@@ -137,8 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         f"({lifts['covered'].mean():.1%})"
     )
     print(
-        f"pooled estimate {pooled:.5f} (se {pooled_se:.5f}) against pooled truth {pooled_truth:.5f}: "
-        f"{abs(pooled - pooled_truth) / pooled_se:.2f} standard errors apart"
+        f"pooled estimate {pooled:.5f} (se {pooled_se:.5f}; clustered by customer {clustered_se:.5f}) "
+        f"against pooled truth {pooled_truth:.5f}: {abs(pooled - pooled_truth) / pooled_se:.2f} "
+        f"standard errors apart ({abs(pooled - pooled_truth) / clustered_se:.2f} clustered)"
     )
     causes = pd.read_csv(folder / "ground_truth" / "attribution.csv", dtype=str)
     scores = attribution_scores(sales, causes, campaigns)
@@ -150,7 +165,12 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "coverage": float(lifts["covered"].mean()),
-                    "pooled": {"estimate": pooled, "se": pooled_se, "truth": pooled_truth},
+                    "pooled": {
+                        "estimate": pooled,
+                        "se": pooled_se,
+                        "se_clustered": clustered_se,
+                        "truth": pooled_truth,
+                    },
                     "campaigns": lifts.to_dict(orient="records"),
                     "attribution": scores.to_dict(orient="records"),
                 },

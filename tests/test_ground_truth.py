@@ -119,7 +119,7 @@ def test_score_lift_example_runs_on_a_build(small_build, tmp_path, capsys):
     assert len(scores["campaigns"]) >= 30
     assert scores["coverage"] >= 0.75  # 95 % intervals: about 0.95 expected
     pooled = scores["pooled"]
-    assert abs(pooled["estimate"] - pooled["truth"]) < 3 * pooled["se"]
+    assert abs(pooled["estimate"] - pooled["truth"]) < 3 * pooled["se_clustered"]
     assert "intervals covering the true lift" in capsys.readouterr().out
 
 

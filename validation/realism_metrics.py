@@ -480,15 +480,25 @@ def direct_mail(data: Data) -> dict[str, Measure]:
 
 
 def _lift(frame: pd.DataFrame, relative: bool, note: str = "") -> Measure:
-    """Treatment minus control outcome rate of audience rows (over the control rate when
-    ``relative``), with its standard error (delta method for the ratio)."""
-    treated, control = frame.loc[frame["treated"], "outcome"], frame.loc[~frame["treated"], "outcome"]
-    if len(treated) < 2 or len(control) < 2 or control.mean() == 0:
+    """Treatment minus control outcome rate of audience rows (over the control rate when ``relative``),
+    with a standard error clustered by customer: a customer sits in the audiences of many campaigns of
+    a channel, and one purchase is the outcome of every campaign whose window it falls in, so the rows
+    of a customer are not independent (an independent-rows error was too small by half on small
+    builds). Delta method for the ratio."""
+    treated = frame["treated"].to_numpy(bool)
+    outcome = frame["outcome"].to_numpy(float)
+    n1, n0 = int(treated.sum()), int((~treated).sum())
+    if n1 < 2 or n0 < 2 or outcome[~treated].mean() == 0:
         return missing("no treatment and control customers with purchases")
-    p1, p0 = float(treated.mean()), float(control.mean())
-    se = math.sqrt(p1 * (1 - p1) / len(treated) + p0 * (1 - p0) / len(control))
+    p1, p0 = outcome[treated].mean(), outcome[~treated].mean()
+    customer = pd.factorize(frame["customer"].to_numpy())[0]
+    size = customer.max() + 1
+    s1 = np.bincount(customer[treated], weights=outcome[treated] - p1, minlength=size) / n1
+    s0 = np.bincount(customer[~treated], weights=outcome[~treated] - p0, minlength=size) / n0
+    se = math.sqrt(float(((s1 - s0) ** 2).sum()))
     if relative:
-        return Measure(p1 / p0 - 1, len(frame), se=se / p0, note=note)
+        ratio_se = math.sqrt(float(((s1 / p0 - (p1 / p0**2) * s0) ** 2).sum()))
+        return Measure(p1 / p0 - 1, len(frame), se=ratio_se, note=note)
     return Measure(p1 - p0, len(frame), se=se, note=note)
 
 
