@@ -9,6 +9,7 @@ inputs. One integration test validates the session's small build (``small_build`
 from __future__ import annotations
 
 import json
+import math
 import warnings
 
 import numpy as np
@@ -134,13 +135,27 @@ def purchases(*rows: tuple) -> pd.DataFrame:
     return pd.DataFrame(out, columns=columns)
 
 
+def audience(*rows: tuple) -> pd.DataFrame:
+    """(customer_id, campaign_id, group) rows of campaign_audience."""
+    return pd.DataFrame(
+        {
+            "audience_id": [f"A{i}" for i in range(len(rows))],
+            "campaign_id": [row[1] for row in rows],
+            "customer_id": [row[0] for row in rows],
+            "group": [row[2] for row in rows],
+            "assigned_at": [pd.Timestamp("2024-01-01")] * len(rows),
+        }
+    )
+
+
 def dataset(
-    n=4, engagements=None, transactions=None, marketing=None, lifecycle=None, **people_columns
+    n=4, engagements=None, transactions=None, marketing=None, lifecycle=None, groups=None, **people_columns
 ) -> Data:
     tables = people(n, **people_columns)
     tables["marketing_campaigns"] = marketing if marketing is not None else campaigns(("K1", "email", 100.0))
     tables["engagements"] = engagements if engagements is not None else events()
     tables["transactions"] = transactions if transactions is not None else purchases()
+    tables["campaign_audience"] = groups if groups is not None else audience(("C0", "K1", "treatment"))
     return Data(tables, lifecycle, "no lifecycle file")
 
 
@@ -293,6 +308,31 @@ def test_tv_reach_frequency_and_lift():
     assert roas.value == pytest.approx(3.0)
     # SE: 2 exposed x sqrt(20,000 / 2 + 0 / 2) = 200 (exposed variance 20,000, unexposed 0), over $100
     assert roas.se == pytest.approx(2.0)
+
+
+def test_incrementality_reads_the_holdout_as_a_lift_study():
+    flight = ("2024-03-01", "2024-03-10")
+    marketing = campaigns(("K1", "email", 10.0, *flight), ("K2", "direct_mail", 10.0, *flight))
+    groups = audience(
+        *[(customer, campaign, "treatment") for campaign in ("K1", "K2") for customer in ("C0", "C1")],
+        *[(customer, campaign, "control") for campaign in ("K1", "K2") for customer in ("C2", "C3")],
+    )
+    bought = purchases(
+        ("C0", "2024-03-05 12:00", 10.0, "online", "apparel", "credit_card", "K1"),  # in both windows
+        ("C1", "2024-03-24 12:00", 10.0),  # end + 14 days: still in the windows
+        ("C2", "2024-03-25 12:00", 10.0),  # a day later: outside
+        ("C3", "2024-03-05 12:00", 10.0, "online", "apparel", "credit_card", "K1"),  # credited to a control
+    )
+    answers = events(("C0", "K2", "conversion", "direct_mail", "2024-03-05 12:00", "print"))
+    data = dataset(n=4, engagements=answers, transactions=bought, marketing=marketing, groups=groups)
+    values = measure_all(data, metrics.FAMILIES[metrics.incrementality])
+    # email: treatment 2/2 bought, control 1/2: lift 0.5; standard error clustered by customer
+    lift = values["email_absolute_lift_purchase"]
+    assert lift.value == pytest.approx(0.5) and lift.se == pytest.approx(math.sqrt(2 * (0.5 / 2) ** 2))
+    # mail: lift 0.5 x 2 treated pieces / 1 answer = 1.0
+    assert values["direct_mail_incremental_share_of_responses"].value == pytest.approx(1.0)
+    assert values["control_group_attributed_transactions"].value == 1  # C3 held out of K1, credited to it
+    assert values["display_relative_lift_purchase"].value is None  # no display campaign
 
 
 def test_sales_mix_order_values_and_opt_ins():

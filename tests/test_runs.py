@@ -211,7 +211,7 @@ def test_an_unwritable_report_folder_fails_before_any_work(tmp_path, capsys):
 
 def test_a_stage_script_publishes_one_run_and_keeps_lineage(copy_build):
     before = json.loads((copy_build / "manifest.json").read_text())
-    transaction.main(["--data-dir", str(copy_build), "--seed", "5", "--quiet"])
+    transaction.main(["--data-dir", str(copy_build), "--seed", "7", "--quiet"])  # the build's seed (conftest)
     after = json.loads((copy_build / "manifest.json").read_text())
     record = after["files"]["transactions.csv"]
     assert record["run_id"] == after["run_id"] != before["run_id"]

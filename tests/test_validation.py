@@ -171,7 +171,11 @@ def test_funnel_inversion(copy_build, clean_report):
     report = _quick(_damaged(copy_build, "engagements", damage))
     check = _check(report, "funnel monotonic")
     assert check["status"] == "fail" and check["figure"] == 1
-    assert _failing(report) - _failing(clean_report) == {("rules", "funnel monotonic")}
+    # ... and the conversion has no purchase behind it
+    assert _failing(report) - _failing(clean_report) == {
+        ("rules", "funnel monotonic"),
+        ("rules", "conversion has its purchase"),
+    }
 
 
 def test_shuffled_column_kills_a_correlation(copy_build):
@@ -274,7 +278,7 @@ BAD_INPUT = {
     "missing folder": (lambda folder: folder / "absent", "does not exist"),
     "a folder mixing two runs": (
         _mixed_runs,
-        "mixes the outputs of different runs: consumer_preferences.csv was generated from demographics",
+        "mixes the outputs of different runs: campaign_audience.csv was generated from demographics",
     ),
     "a table replaced after publication": (_replaced, "transactions.csv changed after run"),
     "an engagements file saved as transactions.csv": (

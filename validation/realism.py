@@ -107,6 +107,8 @@ def judge(measure: Measure, band_low: float, band_high: float) -> Verdict:
     """PASS / FAIL / SKIP of ``measure`` against the closed band (see the module docstring)."""
     if measure.value is None:
         return Verdict(SKIP, None, None, measure.note or "no rows")
+    if measure.successes is None and measure.support < measure.minimum:
+        return Verdict(SKIP, None, None, f"too few rows: {measure.support:,.0f} (< {measure.minimum:,.0f})")
     if measure.successes is not None:
         low, high = wilson(measure.successes, measure.support)
         how = f"95% Wilson [{low:.4g}, {high:.4g}] of {measure.successes:,.0f}/{measure.support:,.0f}"
@@ -114,10 +116,6 @@ def judge(measure: Measure, band_low: float, band_high: float) -> Verdict:
         low, high = measure.value - Z95 * measure.se, measure.value + Z95 * measure.se
         how = f"±1.96 SE [{low:.4g}, {high:.4g}]"
     else:
-        if measure.support < measure.minimum:
-            return Verdict(
-                SKIP, None, None, f"too few rows: {measure.support:,.0f} (< {measure.minimum:,.0f})"
-            )
         low = high = measure.value
         how = f"support {measure.support:,.0f}"
     outside = high < band_low or low > band_high

@@ -39,6 +39,10 @@ MIN_ORDERS = 200  # orders behind a mean order value [140]
 MIN_ATTRIBUTED = 150  # attributed orders behind the paid-media ROAS [150]
 MIN_REVENUE_ROWS = 1_500  # transactions behind a revenue share: remote revenue [1,491], repeat buyers' [455]
 MIN_CUSTOMERS = 200  # customers behind a per-customer figure: top-20 % share [108], TV reach and frequency
+# Unexposed segment members behind roas_tv: flight revenue is heavy-tailed (the top fifth of customers
+# hold about 63 % of revenue), so below a few thousand the sample variances behind its standard error
+# are themselves unreliable: on a 2,000-customer build four TV campaigns came out at 60 +- 23.
+MIN_TV_UNEXPOSED = 3_000
 MIN_QUINTILE = 1_300  # customers per income quintile behind the top / bottom spend ratio [1,292]
 MIN_GAPS = 100  # inter-purchase gaps behind their median [22]
 MIN_ROWS_PER_HOUR = 100  # hour-of-day profiles, x 24 = 2,400 rows: remote max/min [1,452], busiest hour [646]
@@ -569,7 +573,7 @@ def tv(data: Data) -> dict[str, Measure]:
     impressions = impressions[impressions["customer"] >= 0]
     customers = data.customers
     reaches, frequencies, segment_total, reached_total, stray = [], [], 0, 0, 0
-    lift, variance, budget, estimated = 0.0, 0.0, 0.0, 0
+    lift, variance, budget, estimated, unexposed_total = 0.0, 0.0, 0.0, 0, 0
     for code in codes:
         campaign = campaigns.iloc[code]
         members = segment_mask(customers, str(campaign["target_segment"]))
@@ -593,6 +597,7 @@ def tv(data: Data) -> dict[str, Measure]:
             variance += n_e * n_e * (a.var(ddof=1) / n_e + b.var(ddof=1) / n_u)
             budget += float(campaign["budget"])
             estimated += 1
+            unexposed_total += n_u
     note = f"{stray:,} exposed customer(s) outside their campaign's segment" if stray else ""
     out["tv_reach"] = point(np.mean(reaches) if reaches else None, segment_total, MIN_CUSTOMERS, note)
     out["tv_average_frequency"] = point(
@@ -611,9 +616,11 @@ def tv(data: Data) -> dict[str, Measure]:
         se = math.sqrt(variance) / budget
         out["roas_tv"] = Measure(
             lift / budget,
-            se,
+            unexposed_total,
             se=se,
-            note=f"{estimated} of {codes.size} tv campaign(s) with exposed and unexposed",
+            minimum=MIN_TV_UNEXPOSED,
+            note=f"{estimated} of {codes.size} tv campaign(s) with exposed and unexposed; "
+            f"{unexposed_total:,} unexposed segment members; standard error {se:.3g}",
         )
     else:
         out["roas_tv"] = missing("no tv campaign with both exposed and unexposed customers in its segment")
