@@ -1,0 +1,155 @@
+"""Scale benchmark: sampling throughput against SDV's sampler, and the build's growth with its size.
+
+**Sampling** (``--part sampling``): SDV 2.0's default ``GaussianCopulaSynthesizer`` (beta marginals)
+is fitted once on a census-seeded demographics table of one state (16 columns: 7 categorical, the
+rest numeric), then the same fitted model is sampled ``--rows`` rows by SDV's own
+``synthesizer.sample`` (the baseline) and by :class:`utils.synth.fast_sampler.FastCopulaSampler`
+(compiled from it, compile time included), in the same process, ``--repeats`` times alternately. The
+table gives rows per second, the ratio of the medians, and per column the distance between the two
+samples (KS for numbers, total variation for categories). Bars: at least 10x, every distance under 0.02.
+
+**Growth** (``--part growth``): ``build_dataset.py --no-validation --format parquet`` at each of
+``--sizes`` customers (6 states, rows per state = size / 6), each in a fresh process; wall time and
+peak resident memory from ``/usr/bin/time``-style ``resource`` accounting of the child, and the
+rows of the manifest: customers, campaigns, engagements, audience rows, transactions, and events per
+customer (constant when growth is linear).
+
+    python -m bench.bench_scale                              # sampling, then growth at 60,000
+    python -m bench.bench_scale --part sampling --rows 500000
+    python -m bench.bench_scale --part growth --sizes 60000,300000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from bench.common import report
+
+SPEEDUP_BAR = 10.0
+DISTANCE_BAR = 0.02
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _distance(left: pd.Series, right: pd.Series) -> float:
+    if left.dtype == object or isinstance(left.dtype, pd.CategoricalDtype):
+        a = left.astype(str).value_counts(normalize=True)
+        b = right.astype(str).value_counts(normalize=True)
+        return 0.5 * float(a.sub(b, fill_value=0).abs().sum())
+    return float(stats.ks_2samp(left.to_numpy(float), right.to_numpy(float)).statistic)
+
+
+def sampling(rows: int, repeats: int, fit_rows: int, seed: int) -> None:
+    """SDV's sampler against the fast one on the same fitted default Gaussian copula."""
+    from demographic import build_seed
+    from utils.synth import fast_sampler
+    from utils.synth import models as synth
+
+    table = build_seed("NY", fit_rows, seed).drop(columns=["customer_id", "state"], errors="ignore")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        started = time.perf_counter()
+        model = synth.fit_synthesizer(table, "gaussian_copula", seed=seed, table_name="demographics")
+        fit_s = time.perf_counter() - started
+    timings: dict[str, list[float]] = {"sdv": [], "fast": []}
+    samples = {}
+    for repeat in range(repeats):
+        started = time.perf_counter()
+        samples["sdv"] = synth.sample_synthesizer(model, rows, seed=seed + repeat, fast=False)
+        timings["sdv"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        sampler = fast_sampler.FastCopulaSampler(model)
+        samples["fast"] = sampler.sample(rows, seed + repeat)
+        timings["fast"].append(time.perf_counter() - started)
+    sdv_s, fast_s = statistics.median(timings["sdv"]), statistics.median(timings["fast"])
+    distances = {column: _distance(samples["sdv"][column], samples["fast"][column]) for column in table.columns}
+    worst = max(distances, key=distances.get)
+    result = [
+        {"sampler": "sdv GaussianCopulaSynthesizer.sample (baseline)", "rows": rows, "median_s": sdv_s,
+         "rows_per_s": rows / sdv_s, "ratio": 1.0},
+        {"sampler": "FastCopulaSampler (compile + sample)", "rows": rows, "median_s": fast_s,
+         "rows_per_s": rows / fast_s, "ratio": sdv_s / fast_s},
+    ]  # fmt: skip
+    report(
+        "scale_sampling",
+        result,
+        table=f"census-seeded NY demographics, {len(table.columns)} columns, fitted on {len(table):,} rows "
+        f"with SDV's defaults (beta marginals) in {fit_s:.1f} s",
+        repeats=repeats,
+        speedup=round(sdv_s / fast_s, 1),
+        speedup_bar=SPEEDUP_BAR,
+        worst_distance={"column": worst, "value": round(distances[worst], 4)},
+        distance_bar=DISTANCE_BAR,
+        distances={column: round(value, 4) for column, value in distances.items()},
+        verdict="pass" if sdv_s / fast_s >= SPEEDUP_BAR and distances[worst] < DISTANCE_BAR else "fail",
+    )
+
+
+def growth(sizes: list[int], seed: int) -> None:
+    """Build at each size in a fresh process; wall time, peak memory and rows per customer."""
+    result = []
+    for size in sizes:
+        per_state = max(1, round(size / 6))
+        with tempfile.TemporaryDirectory() as folder:
+            command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state), "--seed", str(seed),
+                       "--format", "parquet", "--no-validation", "--quiet", "--out-dir", folder]  # fmt: skip
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            started = time.perf_counter()
+            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+            wall = time.perf_counter() - started
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            if done.returncode != 0:
+                print(done.stderr[-2000:], file=sys.stderr)
+                raise SystemExit(f"build of {size:,} customers failed")
+            manifest = json.loads((Path(folder) / "manifest.json").read_text())
+        rows = manifest["rows"]
+        customers = rows["demographics"]
+        result.append(
+            {
+                "customers": customers,
+                "campaigns": rows["marketing_campaigns"],
+                "engagements": rows["engagements"],
+                "audience_rows": rows.get("campaign_audience", 0),
+                "transactions": rows["transactions"],
+                "events_per_customer": rows["engagements"] / customers,
+                "wall_s": wall,
+                "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
+                "peak_rss_gib": after.ru_maxrss / 2**20,
+                "stage_peak_rss_mib": {s["stage"]: s["peak_rss_mib"] for s in manifest["stages"]},
+            }
+        )
+    report("scale_growth", result, command="build_dataset.py --format parquet --no-validation", seed=seed)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.bench_scale [--part sampling|growth|all]``."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--part", choices=("sampling", "growth", "all"), default="all")
+    parser.add_argument("--rows", type=int, default=200_000, help="rows each sampler draws")
+    parser.add_argument("--fit-rows", type=int, default=20_000, help="rows the copula is fitted on")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--sizes", default="60000", help="comma-separated customer counts for the growth part")
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    np.seterr(all="ignore")
+    if args.part in ("sampling", "all"):
+        sampling(args.rows, args.repeats, args.fit_rows, args.seed)
+    if args.part in ("growth", "all"):
+        growth([int(size) for size in args.sizes.split(",")], args.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
