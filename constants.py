@@ -26,6 +26,9 @@ DEFAULT_OUTPUT_FORMAT = "csv"
 SYNTHESIZERS = ("gaussian_copula", "ctgan", "tvae")
 DEFAULT_SYNTHESIZER = "gaussian_copula"
 # CTGAN / TVAE settings from the README (CTGAN uses all of them, TVAE epochs and batch_size).
+# Where CTGAN and TVAE train: "auto" uses CUDA when torch sees a GPU, "cpu" never does, "cuda" must.
+DEVICES = ("auto", "cpu", "cuda")
+DEFAULT_DEVICE = "auto"
 MODEL_PARAMETERS = {
     "epochs": 100,
     "batch_size": 500,

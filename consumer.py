@@ -184,6 +184,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         seed=seeding.child_seed(config.seed, NAME, purpose="synthesizer"),
         rows=max(len(demographics), POOL_MIN_ROWS),
         epochs=config.epochs,
+        device=config.device,
         models=models,
         by=STRATA,
         distribution=constants.CHAIN_MARGINALS,

@@ -209,13 +209,21 @@ def build_seed(state: str, rows: int, seed: int) -> pd.DataFrame:
     return _finish(sample.frame, state)
 
 
-def fit_state(seed_frame: pd.DataFrame, synthesizer: str, seed: int, epochs: int | None = None):
+def fit_state(
+    seed_frame: pd.DataFrame,
+    synthesizer: str,
+    seed: int,
+    epochs: int | None = None,
+    device: str = constants.DEFAULT_DEVICE,
+):
     """Fit a synthesizer of kind ``synthesizer`` on a state's seed sample."""
     frame, sdtypes = model_frame(seed_frame, synthesizer, seed)
     options = {}
     if synthesizer == "gaussian_copula":
         # Positions are uniform by construction: a beta fits them (a = b = 1) better than a normal.
         options["numerical_distributions"] = {"age_position": "beta", "income_position": "beta"}
+    else:
+        options["device"] = device
     metadata = synth.detect_metadata(frame, DEMOGRAPHICS, sdtypes)
     if metadata.tables[DEMOGRAPHICS].primary_key is not None:  # detection may take a unique column for a key
         metadata.remove_primary_key(table_name=DEMOGRAPHICS)
@@ -256,7 +264,7 @@ def generate(
             rows = config.demographic_seed_rows
             log.info("%s: building the census-seeded sample (%s rows)", state, f"{rows:,}")
             seed_frame = build_seed(state, rows, config.seed)
-            model = fit_state(seed_frame, config.synthesizer, state_seed, config.epochs)
+            model = fit_state(seed_frame, config.synthesizer, state_seed, config.epochs, config.device)
             seeds.append(seed_frame)
             models[f"{state}_{DEMOGRAPHICS}"] = model
         log.info("%s: sampling %s rows", state, f"{config.rows_per_state:,}")
@@ -277,6 +285,7 @@ def generate_demographics(
     *,
     out_dir: str | None = None,
     epochs: int | None = None,
+    device: str = constants.DEFAULT_DEVICE,
     seed_rows_per_state: int | None = None,
     from_model: bool = False,
     fmt: str = constants.DEFAULT_OUTPUT_FORMAT,
@@ -294,6 +303,7 @@ def generate_demographics(
         synthesizer=synthesizer,
         seed=seed,
         epochs=epochs,
+        device=device,
         demographic_seed_rows=seed_rows_per_state or constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE,
         progress=progress,
     )
@@ -353,6 +363,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.seed,
         out_dir=args.out_dir,
         epochs=args.epochs,
+        device=args.device,
         seed_rows_per_state=args.seed_rows_per_state,
         from_model=args.from_model,
         fmt=args.format,

@@ -381,6 +381,7 @@ def generate_campaigns(
         seed=seeding.child_seed(config.seed, CAMPAIGNS, purpose="synthesizer"),
         rows=count * CAMPAIGN_POOL_FACTOR,
         epochs=config.epochs,
+        device=config.device,
         models=models,
         distribution=constants.CAMPAIGN_MARGINALS,
     )
@@ -936,6 +937,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         seed=seeding.child_seed(seed, ENGAGEMENTS, purpose="synthesizer"),
         rows=min(len(real), constants.CHAIN_POOL_ROWS),
         epochs=config.epochs,
+        device=config.device,
         models=models,
         fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
         distribution=constants.CHAIN_MARGINALS,

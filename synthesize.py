@@ -110,6 +110,7 @@ def fit_model(
     distribution: str = constants.SYNTH_MARGINALS,
     partition: bool = True,
     progress: bool = False,
+    device: str = constants.DEFAULT_DEVICE,
 ):
     """Fit ``kind`` on the prepared training rows.
 
@@ -128,8 +129,9 @@ def fit_model(
             epochs=epochs,
             partition=partition,
             progress=progress,
+            device=device,
         )
-    options = {"default_distribution": distribution} if kind == "gaussian_copula" else {}
+    options = {"default_distribution": distribution} if kind == "gaussian_copula" else {"device": device}
     return engine.fit(training, kind, prepared.metadata, seed=seed, epochs=epochs, **options)
 
 
@@ -280,6 +282,7 @@ def compare(
     progress: bool = False,
     max_rows: int | None = constants.SYNTH_COMPARE_ROWS,
     ctgan_epochs: int | None = None,
+    device: str = constants.DEFAULT_DEVICE,
 ) -> dict:
     """SDV's GaussianCopula defaults and CTGAN on the same split: fit time, distances, F1, DCR share.
 
@@ -294,7 +297,9 @@ def compare(
         epochs = ctgan_epochs if kind == "ctgan" and ctgan_epochs is not None else epochs
         log.info("side by side: %s on %s training rows", name, f"{len(fit_rows):,}")
         started = time.perf_counter()
-        model = fit_model(prepared, fit_rows, kind, seed=seed, distribution=distribution, epochs=epochs)
+        model = fit_model(
+            prepared, fit_rows, kind, seed=seed, distribution=distribution, epochs=epochs, device=device
+        )
         fitted = time.perf_counter() - started
         synthetic = sample_model(model, len(fit_rows), seed=seed)
         out[name] = summary(
@@ -359,6 +364,7 @@ def synthesize(
     baselines: Sequence[str] = (),
     detect_target: bool = True,
     progress: bool = False,
+    device: str = constants.DEFAULT_DEVICE,
 ) -> tuple[pd.DataFrame, dict, dict]:
     """Synthesize ``frame``: the copy (input's shape), the report, and the (editable) metadata dict.
 
@@ -417,6 +423,7 @@ def synthesize(
         distribution=distribution,
         partition=conditional,
         progress=progress,
+        device=device,
     )
     fitted = time.perf_counter() - started
     sampled = sample_model(model, rows, seed=seed)
@@ -449,6 +456,7 @@ def synthesize(
             seed=seed,
             groups=groups,
             progress=progress,
+            device=device,
         )
     )
     marginals = {}
@@ -628,6 +636,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         distribution=args.distribution,
         baselines=baseline_names(args.compare, frame.shape[1]),
         detect_target=not args.no_detect_target,
+        device=args.device,
         progress=not args.quiet,
     )
     arrays = report.pop("_dcr")

@@ -296,6 +296,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
         rows=min(len(slots), constants.CHAIN_POOL_ROWS),
         epochs=config.epochs,
+        device=config.device,
         models=models,
         fit_rows=constants.CHAIN_FIT_ROWS,
         by=QUANTITY_CLASSES,

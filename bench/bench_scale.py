@@ -74,7 +74,7 @@ def sampling(rows: int, repeats: int, fit_rows: int, seed: int) -> None:
         samples["fast"] = sampler.sample(rows, seed + repeat)
         timings["fast"].append(time.perf_counter() - started)
     sdv_s, fast_s = statistics.median(timings["sdv"]), statistics.median(timings["fast"])
-    distances = {column: _distance(samples["sdv"][column], samples["fast"][column]) for column in table.columns}
+    distances = {c: _distance(samples["sdv"][c], samples["fast"][c]) for c in table.columns}
     worst = max(distances, key=distances.get)
     result = [
         {"sampler": "sdv GaussianCopulaSynthesizer.sample (baseline)", "rows": rows, "median_s": sdv_s,
@@ -103,8 +103,9 @@ def growth(sizes: list[int], seed: int) -> None:
     for size in sizes:
         per_state = max(1, round(size / 6))
         with tempfile.TemporaryDirectory() as folder:
-            command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state), "--seed", str(seed),
-                       "--format", "parquet", "--no-validation", "--quiet", "--out-dir", folder]  # fmt: skip
+            command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state),
+                       "--seed", str(seed), "--format", "parquet", "--no-validation", "--quiet",
+                       "--out-dir", folder]  # fmt: skip
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             started = time.perf_counter()
             done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
@@ -140,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, default=200_000, help="rows each sampler draws")
     parser.add_argument("--fit-rows", type=int, default=20_000, help="rows the copula is fitted on")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--sizes", default="60000", help="comma-separated customer counts for the growth part")
+    parser.add_argument("--sizes", default="60000", help="comma-separated customer counts (growth part)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     np.seterr(all="ignore")

@@ -55,3 +55,24 @@ def test_unknown_synthesizer_and_empty_frame_are_user_errors(frame):
         fit_synthesizer(frame, "gan9000", seed=1)
     with pytest.raises(UserError, match="empty"):
         fit_synthesizer(frame.iloc[:0], "gaussian_copula", seed=1)
+
+
+def test_device_decides_where_neural_synthesizers_train(frame, capsys):
+    import torch
+
+    import build_dataset
+    from utils.core.cli import run_main
+    from utils.synth.models import detect_metadata, make_synthesizer, use_gpu
+
+    metadata = detect_metadata(frame, "t")
+    assert use_gpu("cpu") is False
+    assert use_gpu("auto") is torch.cuda.is_available()
+    for kind in ("ctgan", "tvae"):
+        assert make_synthesizer(kind, metadata, epochs=1, device="cpu").enable_gpu is False
+        assert make_synthesizer(kind, metadata, epochs=1, device="auto").enable_gpu is torch.cuda.is_available()
+    with pytest.raises(UserError, match="unknown device"):
+        use_gpu("tpu")
+    if not torch.cuda.is_available():  # this machine: --device cuda is one clear error, before any work
+        with pytest.raises(SystemExit) as exit_info:
+            run_main(build_dataset.main, ["--synthesizer", "ctgan", "--device", "cuda", "--quiet"])
+        assert exit_info.value.code == 2 and "no CUDA device" in capsys.readouterr().err

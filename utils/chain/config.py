@@ -30,6 +30,7 @@ class ChainConfig:
     synthesizer: str = constants.DEFAULT_SYNTHESIZER
     seed: int = constants.DEFAULT_SEED
     epochs: int | None = None  # CTGAN / TVAE training epochs (None: constants.MODEL_PARAMETERS)
+    device: str = constants.DEFAULT_DEVICE  # where CTGAN / TVAE train: auto, cpu, cuda
     seed_customers: int = constants.CHAIN_SEED_CUSTOMERS  # customers in each chain stage's seed
     demographic_seed_rows: int = constants.DEMOGRAPHIC_SEED_ROWS_PER_STATE
     bias: Bias = field(default_factory=Bias)
@@ -67,6 +68,12 @@ class ChainConfig:
         seeding.check_seed(self.seed)
         if self.epochs is not None:
             _positive(self.epochs, "--epochs")
+        if self.device not in constants.DEVICES:
+            raise UserError(f"--device must be one of {', '.join(constants.DEVICES)}, got {self.device!r}")
+        if self.device == "cuda" and self.synthesizer != "gaussian_copula":
+            from utils.synth.models import use_gpu
+
+            use_gpu(self.device)  # no CUDA: one clear error before any work
         if not isinstance(self.bias, Bias):
             raise UserError("bias must be a utils.chain.bias.Bias")
 
@@ -94,6 +101,7 @@ class ChainConfig:
             "rows_per_state": self.rows_per_state,
             "synthesizer": self.synthesizer,
             "epochs": self.epochs,
+            "device": self.device,
             "seed_customers": self.seed_customers,
             "demographic_seed_rows": self.demographic_seed_rows,
             "bias": self.bias.describe(),

@@ -209,6 +209,7 @@ def config_from_args(args: argparse.Namespace, **options: Any) -> ChainConfig:
         synthesizer=args.synthesizer,
         seed=args.seed,
         epochs=args.epochs,
+        device=args.device,
         seed_customers=args.seed_customers,
         start=args.start,
         end=args.end,
@@ -275,17 +276,21 @@ def fit_and_sample(
     fit_rows: int | None = None,
     by: Sequence[str] = (),
     distribution: str | None = None,
+    device: str = constants.DEFAULT_DEVICE,
 ) -> pd.DataFrame:
     """Fit a synthesizer of ``kind`` on ``table`` (at most ``fit_rows`` rows) and sample ``rows`` rows.
 
     ``by`` (categorical columns): for ``gaussian_copula``, one copula per class of them (classes under
     ``constants.SYNTH_MIN_CLASS_ROWS`` rows share one); CTGAN and TVAE fit one model on all columns.
+    ``device``: where CTGAN / TVAE train (auto, cpu, cuda).
     ``distribution``: the Gaussian copula's marginal family (SDV's ``default_distribution``, ``beta``
     when None; ``truncnorm`` fits about 10x faster, which counts when one copula is fitted per class).
     The fitted model is put in ``models[name]`` when ``models`` is given (the orchestrator saves it
     as ``models/{name}.pkl`` once the stage's rules pass).
     """
     options = {"default_distribution": distribution} if distribution and kind == "gaussian_copula" else {}
+    if kind != "gaussian_copula":
+        options["device"] = device
     if fit_rows is not None and len(table) > fit_rows:
         table = table.sample(fit_rows, random_state=seed).sort_index()
     by = list(by) if kind == "gaussian_copula" else []

@@ -146,6 +146,12 @@ def base_parser(description: str, *, synthesizer: bool = False, epilog: str | No
             help=f"training epochs for ctgan/tvae (default: {constants.MODEL_PARAMETERS['epochs']}, "
             "constants.MODEL_PARAMETERS)",
         )
+        parser.add_argument(
+            "--device",
+            default=constants.DEFAULT_DEVICE,
+            choices=constants.DEVICES,
+            help="where ctgan/tvae train: auto (CUDA when torch sees a GPU), cpu, cuda (default: auto)",
+        )
     return parser
 
 

@@ -184,6 +184,7 @@ def fit_mixture(
     rows_per_part: int = constants.SYNTH_PARTITION_ROWS,
     most_parts: int = constants.SYNTH_PARTITION_MAX,
     progress: bool = False,
+    device: str = constants.DEFAULT_DEVICE,
 ) -> MixtureSynthesizer:
     """Fit the mixture on the prepared training rows ``frame``.
 
@@ -233,7 +234,7 @@ def fit_mixture(
                 else {"sdtype": "boolean" if sdtypes.get(c) == "boolean" else "categorical"}
                 for c in latent.columns
             }
-            options = {"default_distribution": "norm"} if not neural else {}
+            options = {"default_distribution": "norm"} if not neural else {"device": device}
             model = engine.fit(
                 latent,
                 kind,

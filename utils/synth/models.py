@@ -60,11 +60,29 @@ def detect_metadata(frame: pd.DataFrame, table_name: str, sdtypes: Mapping[str, 
     return metadata
 
 
-def make_synthesizer(kind: str, metadata, *, epochs: int | None = None, **options: Any):
+def use_gpu(device: str = constants.DEFAULT_DEVICE) -> bool:
+    """Whether CTGAN / TVAE train on CUDA for ``device`` (``auto``: when torch sees a GPU); ``cuda``
+    without one is a UserError."""
+    if device not in constants.DEVICES:
+        raise UserError(f"unknown device {device!r}: choose one of {', '.join(constants.DEVICES)}")
+    if device == "cpu":
+        return False
+    import torch
+
+    available = torch.cuda.is_available()
+    if device == "cuda" and not available:
+        raise UserError("--device cuda: torch sees no CUDA device here (use --device auto or cpu)")
+    return available
+
+
+def make_synthesizer(
+    kind: str, metadata, *, epochs: int | None = None, device: str = constants.DEFAULT_DEVICE, **options: Any
+):
     """An unfitted SDV synthesizer of ``kind`` (gaussian_copula, ctgan, tvae).
 
     CTGAN takes every entry of ``constants.MODEL_PARAMETERS``; TVAE its epochs and batch size.
-    ``epochs`` overrides the configured number; ``options`` go to the SDV constructor.
+    ``epochs`` overrides the configured number; ``device`` (auto, cpu, cuda) is where CTGAN and TVAE
+    train; ``options`` go to the SDV constructor.
     """
     from sdv.single_table import CTGANSynthesizer, GaussianCopulaSynthesizer, TVAESynthesizer
 
@@ -74,16 +92,20 @@ def make_synthesizer(kind: str, metadata, *, epochs: int | None = None, **option
         params["epochs"] = epochs
     if kind == "gaussian_copula":
         return GaussianCopulaSynthesizer(metadata, **options)
+    gpu = use_gpu(device) if kind != "gaussian_copula" else False
     if kind == "ctgan":
         return CTGANSynthesizer(
             metadata,
+            enable_gpu=gpu,
             epochs=params["epochs"],
             batch_size=params["batch_size"],
             generator_dim=tuple(params["generator_dim"]),
             discriminator_dim=tuple(params["discriminator_dim"]),
             **options,
         )
-    return TVAESynthesizer(metadata, epochs=params["epochs"], batch_size=params["batch_size"], **options)
+    return TVAESynthesizer(
+        metadata, enable_gpu=gpu, epochs=params["epochs"], batch_size=params["batch_size"], **options
+    )
 
 
 def fit_synthesizer(
