@@ -69,7 +69,8 @@ def test_device_decides_where_neural_synthesizers_train(frame, capsys):
     assert use_gpu("auto") is torch.cuda.is_available()
     for kind in ("ctgan", "tvae"):
         assert make_synthesizer(kind, metadata, epochs=1, device="cpu").enable_gpu is False
-        assert make_synthesizer(kind, metadata, epochs=1, device="auto").enable_gpu is torch.cuda.is_available()
+        auto = make_synthesizer(kind, metadata, epochs=1, device="auto")
+        assert auto.enable_gpu is torch.cuda.is_available()
     with pytest.raises(UserError, match="unknown device"):
         use_gpu("tpu")
     if not torch.cuda.is_available():  # this machine: --device cuda is one clear error, before any work
