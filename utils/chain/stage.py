@@ -241,7 +241,9 @@ def encode(
     numbers = frame[list(numerical)].astype(float)
     rest = [column for column in categorical if column not in by]
     if kind == "gaussian_copula" and rest:
-        profile = frame[rest].astype(str).agg(SEPARATOR.join, axis=1).rename(PROFILE)
+        # Column-wise concatenation (a row-wise "|".join took 1.9 s on 200,000 funnel rows).
+        parts = [frame[column].astype(str) for column in rest]
+        profile = parts[0].str.cat(parts[1:], sep=SEPARATOR).rename(PROFILE)
         model = pd.concat([frame[list(by)].astype(str), profile, numbers], axis=1)
         return model, dict.fromkeys([*by, PROFILE], "categorical") | dict.fromkeys(numerical, "numerical")
     model = pd.concat([frame[list(categorical)].astype(str), numbers], axis=1)
@@ -295,7 +297,7 @@ def fit_and_sample(
         table = table.sample(fit_rows, random_state=seed).sort_index()
     by = list(by) if kind == "gaussian_copula" else []
     frame, sdtypes = encode(table, categorical, numerical, kind, by)
-    if options:
+    if "default_distribution" in options:
         # SDV encodes a category as a uniform in [0, 1] and then fits the copula's marginal family to
         # it: a truncated normal bent the uniform and halved the rare funnel categories (clicks came
         # back at half the seed's rate for some seeds); the uniform family is exact for them.

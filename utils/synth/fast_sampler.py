@@ -30,6 +30,7 @@ from scipy.special import ndtr
 
 GRID_POINTS = 4_097
 Z_LIMIT = 7.0  # |z| beyond this has probability 3e-12: clipped to the table's ends
+MIN_ROWS = 2 * GRID_POINTS  # below this, SDV's own sampler evaluates fewer inverse CDF values
 
 
 class CannotCompile(Exception):

@@ -141,14 +141,16 @@ def sample_synthesizer(
     """Sample ``num_rows`` rows; the same fitted synthesizer and seed give the same rows.
 
     ``fast``: a Gaussian copula is sampled by :class:`utils.synth.fast_sampler.FastCopulaSampler`
-    (NumPy, the same distributions, 10-30x faster than SDV's own ``sample``) wherever it compiles;
+    (NumPy, the same distributions, 10-30x faster than SDV's own ``sample``) wherever it compiles and
+    ``num_rows`` repays compiling it (``fast_sampler.MIN_ROWS``: compiling evaluates each marginal's
+    inverse CDF on its grid, which for a KDE marginal costs as much as SDV sampling 4,000 rows);
     anything else, or ``fast=False``, by SDV.
     """
     if isinstance(synthesizer, ConditionalSynthesizer):
         synthesizer.reset_sampling()
         synthesizer._set_random_state(seed)
         return synthesizer.sample(num_rows, batch_size=batch_size, fast=fast)
-    if fast:
+    if fast and num_rows >= fast_sampler.MIN_ROWS:
         sampler = fast_sampler.compile_sampler(synthesizer)
         if sampler is not None:
             return sampler.sample(num_rows, seed)
