@@ -65,6 +65,7 @@ def test_rules_hold_and_scale_links(built):
         "transactions",
     ]
     assert manifest["rows"]["engagements"] == len(tables["engagements"])
+    assert all(s["cpu_s"] > 0 and s["wall_s"] > 0 and s["peak_rss_mib"] > 0 for s in manifest["stages"])
     truth = json.loads((built / "ground_truth.json").read_text())
     assert set(truth["campaigns"]) == set(tables["marketing_campaigns"]["campaign_id"])
     channel = tables["marketing_campaigns"].set_index("campaign_id")["channel"]
