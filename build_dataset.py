@@ -14,6 +14,8 @@ Usage::
     python build_dataset.py                                   # 6 states x 10,000 customers into data/
     python build_dataset.py --states NY,TX --rows-per-state 2000 --out-dir /tmp/small --format parquet
     python build_dataset.py --bias-group gender=female --bias-strength 0.5   # known injected bias
+    python build_dataset.py --workers 2                       # partition tasks on a local Dask cluster
+    python build_dataset.py --scheduler tcp://10.0.0.5:8786   # ... or on an existing one (docs/scale.md)
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ import transaction
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
-from utils.core import datasets, runs, schema, storage
+from utils.core import cluster, datasets, runs, schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -154,6 +156,8 @@ def build_dataset(
     end: str = constants.DEFAULT_END,
     campaigns: int | None = None,
     holdout_share: float = constants.HOLDOUT_SHARE,
+    workers: int = 1,
+    scheduler: str | None = None,
     validate: bool = True,
     progress: bool = False,
     report_dir: str | None = None,
@@ -182,13 +186,14 @@ def build_dataset(
         progress=progress,
     )
     storage.table_format("x", fmt)
+    cluster.check_options(workers, scheduler)
     check_fits_in_memory(config.customers)
     if validate and report_dir is not None:
         datasets.check_writable(report_dir)
     tables: dict[str, pd.DataFrame] = {}
     stages: list[dict] = []
     started = time.perf_counter()
-    with runs.OutputLock(out_dir):
+    with runs.OutputLock(out_dir), cluster.engine(workers=workers, scheduler=scheduler):
         run = runs.Run(out_dir, fmt=fmt)
         log.info("run %s into %s", run.run_id, out_dir)
         try:
@@ -203,8 +208,9 @@ def build_dataset(
                 stage.write_result(run, result, inputs)
                 tables.update(result.tables)
                 stages.append(_stage_record(name, begin, result.tables))
+            engine = {"workers": workers, "scheduler": scheduler}
             manifest = {
-                "config": config.describe() | {"format": fmt, "validation": validate},
+                "config": config.describe() | {"format": fmt, "validation": validate} | engine,
                 "seed": seed,
                 "packages": _versions(),
                 "rows": {name: len(frame) for name, frame in tables.items()},
@@ -241,6 +247,9 @@ def _stage_record(name: str, begin: tuple[float, float], tables: dict[str, pd.Da
         "cpu_s": round(time.process_time() - begin[1], 2),
         "peak_rss_mib": round(_peak_memory_mib(), 1),
         "rows": {table: len(frame) for table, frame in tables.items()},
+        "partitions": [
+            {key: value for key, value in task.items() if key != "stage"} for task in cluster.drain_stats()
+        ],
     }
 
 
@@ -268,6 +277,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     stage.add_period_arguments(parser)
     stage.add_campaigns_argument(parser)
     stage.add_holdout_argument(parser)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="run partition tasks on a local Dask cluster of this many processes (default 1: no Dask)",
+    )
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run partition tasks on an existing Dask cluster (e.g. tcp://10.0.0.5:8786; docs/scale.md)",
+    )
     parser.add_argument("--no-validation", action="store_true", help="skip the validation stage")
     parser.add_argument(
         "--report-dir",
@@ -294,6 +315,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         end=args.end,
         campaigns=args.campaigns,
         holdout_share=args.holdout_share,
+        workers=args.workers,
+        scheduler=args.scheduler,
         validate=not args.no_validation,
         progress=progress_enabled(args.quiet),
         report_dir=args.report_dir,

@@ -40,14 +40,13 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
 
 import constants
 from utils.census import population
 from utils.census import tables as census
 from utils.chain import stage
 from utils.chain.config import ChainConfig
-from utils.core import runs, schema, seeding, storage
+from utils.core import cluster, runs, schema, seeding, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -246,6 +245,23 @@ def check_states(states: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(checked))
 
 
+def build_state(
+    item: tuple[str, ChainConfig, object | None],
+) -> tuple[pd.DataFrame, pd.DataFrame | None, object]:
+    """One state's partition task: its census-seeded sample, the fitted synthesizer (or the given
+    one) and ``config.rows_per_state`` sampled rows; draws from ``(seed, state)`` only."""
+    state, config, model = item
+    state_seed = _state_seed(config.seed, state)
+    seed_frame = None
+    if model is None:
+        rows = config.demographic_seed_rows
+        log.info("%s: building the census-seeded sample (%s rows)", state, f"{rows:,}")
+        seed_frame = build_seed(state, rows, config.seed)
+        model = fit_state(seed_frame, config.synthesizer, state_seed, config.epochs, config.device)
+    log.info("%s: sampling %s rows", state, f"{config.rows_per_state:,}")
+    return sample_state(model, state, config.rows_per_state, state_seed), seed_frame, model
+
+
 def generate(
     parents: Mapping[str, pd.DataFrame], config: ChainConfig, *, fitted: Mapping[str, object] | None = None
 ) -> stage.StageResult:
@@ -255,20 +271,15 @@ def generate(
     ``config.rows_per_state`` rows sampled. ``fitted`` (state -> synthesizer) samples from models
     fitted before instead of building seeds and fitting.
     """
-    tables, seeds, models = [], [], {}
-    for state in tqdm(config.states, desc="demographics", unit="state", disable=not config.progress):
-        state_seed = _state_seed(config.seed, state)
-        if fitted is not None:
-            model = fitted[state]
-        else:
-            rows = config.demographic_seed_rows
-            log.info("%s: building the census-seeded sample (%s rows)", state, f"{rows:,}")
-            seed_frame = build_seed(state, rows, config.seed)
-            model = fit_state(seed_frame, config.synthesizer, state_seed, config.epochs, config.device)
-            seeds.append(seed_frame)
-            models[f"{state}_{DEMOGRAPHICS}"] = model
-        log.info("%s: sampling %s rows", state, f"{config.rows_per_state:,}")
-        tables.append(sample_state(model, state, config.rows_per_state, state_seed))
+    items = [(state, config, None if fitted is None else fitted[state]) for state in config.states]
+    done = cluster.map_partitions(build_state, items, names=list(config.states), stage=DEMOGRAPHICS)
+    tables = [table for table, _, _ in done]
+    seeds = [seed_frame for _, seed_frame, _ in done if seed_frame is not None]
+    models = {}
+    if fitted is None:
+        models = {
+            f"{state}_{DEMOGRAPHICS}": model for state, (_, _, model) in zip(config.states, done, strict=True)
+        }
     return stage.StageResult(
         DEMOGRAPHICS,
         {DEMOGRAPHICS: pd.concat(tables, ignore_index=True)},

@@ -12,10 +12,12 @@ from __future__ import annotations
 import io
 import logging
 import os
+import pickle
 import random
+import sys
 import warnings
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -126,8 +128,11 @@ def fit_synthesizer(
     if frame.empty:
         raise UserError(f"cannot fit a synthesizer on an empty {table_name} table")
     metadata = metadata or detect_metadata(frame, table_name, sdtypes)
-    synthesizer = make_synthesizer(kind, metadata, epochs=epochs, **options)
+    # Seeded before it is made: SDV's constructors draw their transformers' random states from the
+    # global generators, so the pickle would otherwise depend on what this process fitted before
+    # (a model fitted on a Dask worker differed from the same model fitted in the build's process).
     seed_everything(seed)
+    synthesizer = make_synthesizer(kind, metadata, epochs=epochs, **options)
     log.debug("fitting %s on %s rows of %s", kind, f"{len(frame):,}", table_name)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -383,13 +388,38 @@ def make_reproducible(synthesizer, name: str) -> None:
 
 
 def synthesizer_bytes(synthesizer, name: str) -> bytes:
-    """The pickled synthesizer (cloudpickle), made reproducible first (:func:`make_reproducible`)."""
+    """The pickled synthesizer (cloudpickle), made reproducible first (:func:`make_reproducible`).
+
+    Pickled, read back with every string interned, pickled again: a pickle's bytes follow which
+    equal strings are the same object and how arrays were built, and both depend on where the model
+    was made (a model fitted on a Dask worker arrives rebuilt by Dask's serializers; a table that
+    came from a worker carries its own copies of the column names). The copy has one object per
+    distinct string and freshly built arrays, so a model has the same bytes wherever it was fitted.
+    """
     import cloudpickle
 
     make_reproducible(synthesizer, name)
-    buffer = io.BytesIO()
-    cloudpickle.dump(synthesizer, buffer)
-    return buffer.getvalue()
+    copy = _InterningUnpickler(io.BytesIO(cloudpickle.dumps(synthesizer))).load()
+    make_reproducible(copy, name)  # the copy's sets and random states, as the original's
+    return cloudpickle.dumps(copy)
+
+
+class _InterningUnpickler(pickle._Unpickler):
+    """The pure-Python unpickler, interning every string it reads (equal strings: one object)."""
+
+    dispatch: ClassVar[dict] = dict(pickle._Unpickler.dispatch)
+
+
+def _interning(load):
+    def wrapper(self):
+        load(self)
+        self.stack[-1] = sys.intern(self.stack[-1])
+
+    return wrapper
+
+
+for _opcode in (pickle.SHORT_BINUNICODE, pickle.BINUNICODE, pickle.BINUNICODE8, pickle.UNICODE):
+    _InterningUnpickler.dispatch[_opcode[0]] = _interning(pickle._Unpickler.dispatch[_opcode[0]])
 
 
 def save_synthesizer(synthesizer, path: str | os.PathLike) -> str:

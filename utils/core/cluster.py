@@ -1,0 +1,177 @@
+"""Where a stage's partition tasks run: in this process, on a local Dask cluster, or on an existing one.
+
+A stage cuts its work into partitions whose draws depend only on ``(seed, stage, partition)``
+(:mod:`utils.core.seeding`) and maps a task over them with :func:`map_partitions`. Which engine runs
+the tasks is chosen once, around the whole build, with :func:`engine`:
+
+    with cluster.engine(workers=2):                       # a dask.distributed LocalCluster
+        results = cluster.map_partitions(build_state, items, names=states, stage="demographics")
+    with cluster.engine(scheduler="tcp://10.0.0.5:8786"):  # an existing cluster (dask scheduler/worker)
+        ...
+
+Results come back in the order of ``items``, whatever the order of completion, so the output is
+byte-identical for any number of workers. Each task is measured where it runs (wall time, CPU time,
+peak resident memory, worker); :func:`drain_stats` hands the records to the manifest. Without an
+engine (or with one worker and no scheduler) tasks run here, one after the other, with no Dask.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from utils.core.errors import UserError
+
+log = logging.getLogger("cluster")
+
+ROOT = str(Path(__file__).resolve().parents[2])  # the repository: workers import its modules
+CONNECT_TIMEOUT_S = 15
+_client: ContextVar[Any] = ContextVar("dask_client", default=None)
+_stats: list[dict] = []
+
+
+def _reset_peak() -> None:
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mib() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measured(func: Callable, item: Any, name: str) -> tuple[Any, dict]:
+    """Run ``func(item)`` and measure it in the process that runs it."""
+    if ROOT not in sys.path:  # a worker started elsewhere imports the chain's modules from here
+        sys.path.insert(0, ROOT)
+    _reset_peak()
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = func(item)
+    try:
+        from distributed import get_worker
+
+        worker = get_worker().address
+    except (ImportError, ValueError):
+        worker = "local"
+    return result, {
+        "partition": name,
+        "worker": worker,
+        "wall_s": round(time.perf_counter() - wall, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "peak_rss_mib": round(_peak_mib(), 1),
+    }
+
+
+def _add_path(root: str) -> None:
+    if root not in sys.path:
+        sys.path.insert(0, root)
+
+
+def check_options(workers: int, scheduler: str | None) -> None:
+    """A UserError for a bad ``--workers`` / ``--scheduler`` before any work."""
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise UserError(f"--workers must be a positive integer, got {workers!r}")
+    if scheduler is not None and (not isinstance(scheduler, str) or "://" not in scheduler):
+        raise UserError(f"--scheduler must be an address such as tcp://127.0.0.1:8786, got {scheduler!r}")
+    if scheduler is not None and workers != 1:
+        raise UserError("give --workers or --scheduler, not both (an existing cluster has its own workers)")
+
+
+@contextlib.contextmanager
+def engine(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
+    """Run the partition tasks of the block on ``workers`` local processes (a LocalCluster, one thread
+    each) or on the cluster at ``scheduler``; one worker and no scheduler: in this process."""
+    check_options(workers, scheduler)
+    if workers == 1 and scheduler is None:
+        yield None
+        return
+    from distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if scheduler is not None:
+            try:
+                client = stack.enter_context(Client(scheduler, timeout=CONNECT_TIMEOUT_S))
+            except (OSError, TimeoutError) as error:
+                raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+            log.info("Dask cluster at %s: %d workers", scheduler, len(client.scheduler_info()["workers"]))
+        else:
+            cluster = stack.enter_context(
+                LocalCluster(
+                    n_workers=workers,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=None,
+                    silence_logs=logging.ERROR,
+                    env={"PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))},
+                )
+            )
+            client = stack.enter_context(Client(cluster))
+            log.info("Dask LocalCluster: %d worker processes", workers)
+        client.run(_add_path, ROOT)
+        token = _client.set(client)
+        try:
+            yield client
+        finally:
+            _client.reset(token)
+
+
+def map_partitions(func: Callable, items: Sequence[Any], *, names: Sequence[str], stage: str) -> list[Any]:
+    """``[func(item) for item in items]`` on the current engine, in the order of ``items``; progress
+    per partition on the log; each task's measurements kept for :func:`drain_stats`."""
+    client = _client.get()
+    total = len(items)
+    outcomes: list[Any] = [None] * total
+    if client is None:
+        for index, (item, name) in enumerate(zip(items, names, strict=True)):
+            outcomes[index] = _measured(func, item, str(name))
+            log.info(
+                "%s: partition %s done (%d/%d, %.1f s)",
+                stage,
+                name,
+                index + 1,
+                total,
+                outcomes[index][1]["wall_s"],
+            )
+    else:
+        from distributed import as_completed
+
+        futures = client.map(
+            _measured, [func] * total, list(items), [str(name) for name in names], pure=False
+        )
+        position = {future.key: index for index, future in enumerate(futures)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            index = position[future.key]
+            outcomes[index] = future.result()
+            stats = outcomes[index][1]
+            log.info(
+                "%s: partition %s done on %s (%d/%d, %.1f s)",
+                stage,
+                names[index],
+                stats["worker"],
+                done,
+                total,
+                stats["wall_s"],
+            )
+    _stats.extend({"stage": stage, **stats} for _, stats in outcomes)
+    return [result for result, _ in outcomes]
+
+
+def drain_stats() -> list[dict]:
+    """The measurements of the tasks run since the last call (for the manifest), oldest first."""
+    out = list(_stats)
+    _stats.clear()
+    return out
