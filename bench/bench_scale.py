@@ -9,14 +9,19 @@ table gives rows per second, the ratio of the medians, and per column the distan
 samples (KS for numbers, total variation for categories). Bars: at least 10x, every distance under 0.02.
 
 **Growth** (``--part growth``): ``build_dataset.py --no-validation --format parquet`` at each of
-``--sizes`` customers (6 states, rows per state = size / 6), each in a fresh process; wall time and
-peak resident memory from ``/usr/bin/time``-style ``resource`` accounting of the child, and the
-rows of the manifest: customers, campaigns, engagements, audience rows, transactions, and events per
-customer (constant when growth is linear).
+``--sizes`` customers (6 states, rows per state = size / 6), each in a fresh process; wall and CPU
+time (``resource`` accounting of the child), the peak resident memory of its largest stage (the
+manifest's per-stage ``VmHWM``), and the rows of the manifest: customers, campaigns, engagements,
+audience rows, transactions, and events per customer (constant when growth is linear).
 
-    python -m bench.bench_scale                              # sampling, then growth at 60,000
+**Workers** (``--part workers``): the first of ``--sizes`` built with ``--workers 1`` and
+``--workers 2`` (a Dask LocalCluster): wall time per stage, the speedup, and whether every output
+file (the manifest aside) has the same bytes.
+
+    python -m bench.bench_scale                              # sampling, growth and workers at 60,000
     python -m bench.bench_scale --part sampling --rows 500000
     python -m bench.bench_scale --part growth --sizes 60000,300000
+    python -m bench.bench_scale --part workers --sizes 60000
 """
 
 from __future__ import annotations
@@ -97,26 +102,65 @@ def sampling(rows: int, repeats: int, fit_rows: int, seed: int) -> None:
     )
 
 
+def _build(size: int, seed: int, folder: str, *extra: str) -> tuple[float, float, dict]:
+    """One build in a fresh process: wall seconds, CPU seconds of it and its workers, manifest."""
+    per_state = max(1, round(size / 6))
+    command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state), "--seed", str(seed),
+               "--format", "parquet", "--no-validation", "--quiet", "--out-dir", folder, *extra]  # fmt: skip
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        print(done.stderr[-2000:], file=sys.stderr)
+        raise SystemExit(f"build of {size:,} customers failed")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, json.loads((Path(folder) / "manifest.json").read_text())
+
+
+def _digest(folder: str) -> dict[str, str]:
+    import hashlib
+
+    root = Path(folder)
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and path.name != "manifest.json"
+    }
+
+
+def workers(size: int, seed: int) -> None:
+    """The same build with --workers 1 and --workers 2: wall time, ratio, identical bytes."""
+    result, digests = [], []
+    for count in (1, 2):
+        with tempfile.TemporaryDirectory() as folder:
+            wall, cpu, manifest = _build(size, seed, folder, "--workers", str(count))
+            digests.append(_digest(folder))
+        stages = {s["stage"]: s["wall_s"] for s in manifest["stages"]}
+        row = {"workers": count, "wall_s": wall, "cpu_s": cpu}
+        result.append(row | {f"{stage}_s": seconds for stage, seconds in stages.items()})
+    for row in result:
+        row["speedup"] = result[0]["wall_s"] / row["wall_s"]
+    report(
+        "scale_workers",
+        result,
+        customers=size,
+        engagements=manifest["rows"]["engagements"],
+        identical_bytes=digests[0] == digests[1],
+        partitioned_stages=[s["stage"] for s in manifest["stages"] if s.get("partitions")],
+    )
+
+
 def growth(sizes: list[int], seed: int) -> None:
     """Build at each size in a fresh process; wall time, peak memory and rows per customer."""
     result = []
     for size in sizes:
-        per_state = max(1, round(size / 6))
         with tempfile.TemporaryDirectory() as folder:
-            command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state),
-                       "--seed", str(seed), "--format", "parquet", "--no-validation", "--quiet",
-                       "--out-dir", folder]  # fmt: skip
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            started = time.perf_counter()
-            done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
-            wall = time.perf_counter() - started
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)
-            if done.returncode != 0:
-                print(done.stderr[-2000:], file=sys.stderr)
-                raise SystemExit(f"build of {size:,} customers failed")
-            manifest = json.loads((Path(folder) / "manifest.json").read_text())
+            wall, cpu, manifest = _build(size, seed, folder)
         rows = manifest["rows"]
         customers = rows["demographics"]
+        stage_peaks = {s["stage"]: s["peak_rss_mib"] for s in manifest["stages"]}
         result.append(
             {
                 "customers": customers,
@@ -126,9 +170,9 @@ def growth(sizes: list[int], seed: int) -> None:
                 "transactions": rows["transactions"],
                 "events_per_customer": rows["engagements"] / customers,
                 "wall_s": wall,
-                "cpu_s": (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime),
-                "peak_rss_gib": after.ru_maxrss / 2**20,
-                "stage_peak_rss_mib": {s["stage"]: s["peak_rss_mib"] for s in manifest["stages"]},
+                "cpu_s": cpu,
+                "peak_rss_gib": max(stage_peaks.values()) / 1024,
+                "stage_peak_rss_mib": stage_peaks,
             }
         )
     report("scale_growth", result, command="build_dataset.py --format parquet --no-validation", seed=seed)
@@ -137,7 +181,7 @@ def growth(sizes: list[int], seed: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     """``python -m bench.bench_scale [--part sampling|growth|all]``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--part", choices=("sampling", "growth", "all"), default="all")
+    parser.add_argument("--part", choices=("sampling", "growth", "workers", "all"), default="all")
     parser.add_argument("--rows", type=int, default=200_000, help="rows each sampler draws")
     parser.add_argument("--fit-rows", type=int, default=20_000, help="rows the copula is fitted on")
     parser.add_argument("--repeats", type=int, default=3)
@@ -149,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
         sampling(args.rows, args.repeats, args.fit_rows, args.seed)
     if args.part in ("growth", "all"):
         growth([int(size) for size in args.sizes.split(",")], args.seed)
+    if args.part in ("workers", "all"):
+        workers(int(args.sizes.split(",")[0]), args.seed)
     return 0
 
 
