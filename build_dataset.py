@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import logging
 import platform
-import resource
 import sys
 import time
 from collections.abc import Sequence
@@ -40,7 +39,7 @@ import transaction
 from utils.chain import stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
-from utils.core import cluster, datasets, runs, schema, storage
+from utils.core import cluster, datasets, memory, runs, schema, storage
 from utils.core.cli import (
     UserError,
     base_parser,
@@ -57,27 +56,7 @@ log = logging.getLogger("build_dataset")
 PACKAGES = ("sdv", "rdt", "copulas", "ctgan", "torch", "pandas", "numpy", "scikit-learn", "pyarrow")
 
 
-# --- Measuring ---------------------------------------------------------------------------------------
-
-
-def _reset_peak_memory() -> bool:
-    """Reset the kernel's peak-RSS counter of this process (Linux); False where not possible."""
-    try:
-        Path("/proc/self/clear_refs").write_text("5")
-        return True
-    except OSError:
-        return False
-
-
-def _peak_memory_mib() -> float:
-    """Peak resident memory of this process (since the last reset where supported), in MiB."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+# --- Package versions --------------------------------------------------------------------------------
 
 
 def _versions() -> dict[str, str]:
@@ -201,7 +180,7 @@ def build_dataset(
             for name, generate, parents in bar:
                 bar.set_postfix_str(name)
                 log.info("stage %s", name)
-                _reset_peak_memory()
+                memory.reset_peak()
                 begin = (time.perf_counter(), time.process_time())
                 inputs = {parent: tables[parent] for parent in parents}
                 result = generate(inputs, config)
@@ -225,7 +204,7 @@ def build_dataset(
             raise
         if validate:
             report_dir = report_dir or report_folder(constants.VALIDATION_REPORTS_DIR, out_dir)
-            _reset_peak_memory()
+            memory.reset_peak()
             begin = (time.perf_counter(), time.process_time())
             report = validate_data(out_dir, report_dir=report_dir, progress=progress)
             stages.append(_stage_record("validation", begin, {}))
@@ -245,7 +224,7 @@ def _stage_record(name: str, begin: tuple[float, float], tables: dict[str, pd.Da
         "stage": name,
         "wall_s": round(time.perf_counter() - begin[0], 2),
         "cpu_s": round(time.process_time() - begin[1], 2),
-        "peak_rss_mib": round(_peak_memory_mib(), 1),
+        "peak_rss_mib": round(memory.peak_mib(), 1),
         "rows": {table: len(frame) for table, frame in tables.items()},
         "partitions": [
             {key: value for key, value in task.items() if key != "stage"} for task in cluster.drain_stats()

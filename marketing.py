@@ -94,14 +94,13 @@ class Media:
     reached customer per 30 days (paid media, TV) or sends per campaign (email, SMS, mail);
     ``unit_cost``: cost of one impression (CPM / 1000; for search the cost per click x CTR);
     ``ctr``: clicks per impression (email: per open; SMS: per delivered; mail: URL visits per
-    response); ``cvr``: conversions per click (mail: responses per piece, house list).
+    answer). What campaigns cause is ``utils.chain.purchases.incremental_probability``.
     """
 
     reach: float
     frequency: float
     unit_cost: float
     ctr: float
-    cvr: float
     paid: bool  # frequency grows with the flight's length
 
 
@@ -111,27 +110,20 @@ class Media:
 # 9 % house / 4.9 % prospect). Email, SMS and mail unit costs (ESP sends, messages, print and
 # postage) are not benchmarks: they only set those campaigns' budgets.
 MEDIA = {
-    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, cvr=0.08, paid=False),
-    "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, cvr=0.08, paid=False),
-    "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, cvr=0.06, paid=False),
-    "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, cvr=0.065, paid=True),
-    "display": Media(reach=0.45, frequency=6, unit_cost=3.5 / 1000, ctr=0.0045, cvr=0.04, paid=True),
-    "social": Media(reach=0.4, frequency=4, unit_cost=12.0 / 1000, ctr=0.011, cvr=0.035, paid=True),
-    "tv": Media(reach=0.65, frequency=4.5, unit_cost=28.0 / 1000, ctr=0.0, cvr=0.0, paid=True),
+    "email": Media(reach=1.0, frequency=1, unit_cost=0.004, ctr=0.13, paid=False),
+    "sms": Media(reach=1.0, frequency=1, unit_cost=0.012, ctr=0.085, paid=False),
+    "direct_mail": Media(reach=0.5, frequency=1, unit_cost=0.65, ctr=0.35, paid=False),
+    "search": Media(reach=0.18, frequency=3, unit_cost=2.6 * 0.035, ctr=0.035, paid=True),
+    "display": Media(reach=0.45, frequency=6, unit_cost=3.5 / 1000, ctr=0.0045, paid=True),
+    "social": Media(reach=0.4, frequency=4, unit_cost=12.0 / 1000, ctr=0.011, paid=True),
+    "tv": Media(reach=0.65, frequency=4.5, unit_cost=28.0 / 1000, ctr=0.0, paid=True),
 }
 EMAIL_OPEN_RATE = 0.21  # opens per delivered email
 EMAIL_RESEND_INDEX = 0.3  # a campaign weight (log) above this sends a reminder 3 days later
-PROSPECT_RESPONSE_FACTOR = 0.42  # mail response of prospects vs the house list (4.9 % vs 9 %, 1.6 vs 4.1 %)
-LAPSED_RESPONSE_FACTOR = 0.3  # response of customers who have churned, relative to active ones
-OBJECTIVE_CVR = {"awareness": 0.6, "acquisition": 0.9, "conversion": 1.25, "retention": 1.1}
 FREQUENCY_CAP = 40  # impressions of one campaign per customer
-PREFERRED_CHANNEL_LIFT = 1.4
 CTR_AGE_SLOPE = -0.3
-LOYALTY_EFFECT = 0.4
-DEAL_EFFECT = 1.5  # conversion lift per unit of discount x price sensitivity
 SEND_HOUR = {"email": 10, "sms": 12}
 RESEND_AFTER_DAYS = 3
-MAIL_RESPONSE_CURVE = (1.3, 2.5)  # Beta shape of when, over the rest of the flight, mail is answered
 # Device of a digital event: the customer's preferred device with this probability, else the
 # channel's mix (mobile, desktop, tablet): Salesforce Shopping Index mobile 60-78 % of traffic.
 PREFERRED_DEVICE_SHARE = 0.5
@@ -152,8 +144,6 @@ MAIL_CODE_SHARE = 0.9
 # A mail recipient who buys during the flight anyway uses the piece's code this often (the
 # over-crediting of response rates: Datamann, 60-70 % of catalog sales come in anyway).
 MAIL_BASELINE_REDEMPTION = 0.25
-EFFECTS_FILE = purchases.EFFECTS_FILE
-ATTRIBUTION_FILE = purchases.ATTRIBUTION_FILE
 PROPENSITY_BANDS = 4
 LOG_OFFSET = 1e-4  # the synthesizer sees log(value + offset) of the skewed pair columns
 CAMPAIGN_POOL_FACTOR = 5  # synthetic campaigns sampled per campaign booked, so every quota fills
@@ -404,14 +394,6 @@ def generate_campaigns(
 # --- Targeting and response rules ---------------------------------------------------------------------
 
 
-def customer_features(demographics: pd.DataFrame, preferences: pd.DataFrame) -> pd.DataFrame:
-    """What targeting and response look at, one row per customer (demographics joined to preferences)."""
-    columns = ["customer_id", "age", "age_group", "gender", "race_ethnicity"]
-    customers = demographics[columns].merge(preferences, on="customer_id", validate="one_to_one")
-    # One order by customer id, whatever order the tables were read in: the purchase draws follow it.
-    return customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
-
-
 def target(
     customers: pd.DataFrame, campaigns: pd.DataFrame, rng: np.random.Generator, bias: Bias
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -436,7 +418,7 @@ def pair_features(
     channel = k["channel"].to_numpy()
     media = pd.DataFrame([MEDIA[x].__dict__ for x in channel])
     age = (c["age"].to_numpy(float) - 18) / 60
-    preferred = np.where(c["preferred_channel"].to_numpy() == channel, PREFERRED_CHANNEL_LIFT, 1.0)
+    preferred = np.where(c["preferred_channel"].to_numpy() == channel, purchases.PREFERRED_CHANNEL_LIFT, 1.0)
     interest = preferred * (1 + CTR_AGE_SLOPE * (age - 0.5))
     click = media["ctr"].to_numpy() * interest
     opens = np.where(channel == "email", EMAIL_OPEN_RATE * interest, 0.0)
@@ -501,11 +483,8 @@ def assign_groups(
 
     Columns ``row``, ``col`` (positions), ``treated``. The draw has its own coordinates, so the groups
     depend only on the seed and the audience."""
-    order = np.lexsort(
-        (
-            customers["customer_id"].to_numpy()[rows].astype(str),
-            campaigns["campaign_id"].to_numpy()[cols].astype(str),
-        )
+    order = purchases.audience_order(
+        customers["customer_id"].to_numpy()[rows], campaigns["campaign_id"].to_numpy()[cols]
     )
     rows, cols = rows[order], cols[order]
     rng = seeding.generator(config.seed, schema.AUDIENCE, purpose="groups")
@@ -585,8 +564,8 @@ def ground_truth(
         "holdout_share": config.holdout_share,
         "attribution_window_days": constants.ATTRIBUTION_WINDOW_DAYS,
         "files": {
-            "effects": EFFECTS_FILE,
-            "attribution": ATTRIBUTION_FILE,
+            "effects": purchases.EFFECTS_FILE,
+            "attribution": purchases.ATTRIBUTION_FILE,
             "lifecycle": lifecycle.TRUTH_FILE,
         },
         "campaigns": campaigns_truth,
@@ -888,7 +867,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     demographics, preferences = parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES]
     seed, seed_data, bias = config.seed, config.seed_data, config.bias
     rng = seeding.generator(seed, ENGAGEMENTS)
-    customers = customer_features(demographics, preferences)
+    customers = purchases.customer_table(demographics, preferences)
     life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
     period = purchases.Period.of(config.start, config.end)
     models: dict = {}
@@ -953,7 +932,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     # Purchases: organic ones and those the campaigns cause (the same draws transaction.py makes).
     organic = purchases.organic(life, period, seed)
     caused = purchases.caused(treated, q[audience["treated"].to_numpy()], campaigns, life, period, seed)
-    caused_pair = caused.merge(treated.reset_index(), on=["row", "col"])["index"].to_numpy()
+    caused_pair = caused["pair"].to_numpy()
     bought = pd.DataFrame(
         {
             "customer_id": customers["customer_id"].to_numpy()[
@@ -993,7 +972,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         {CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
         models,
         truth,
-        truth_files={EFFECTS_FILE: effects},
+        truth_files={purchases.EFFECTS_FILE: effects},
     )
 
 

@@ -77,19 +77,12 @@ def _remote_channel(rng: np.random.Generator, device: np.ndarray) -> np.ndarray:
     return np.where(app, "mobile_app", "online")
 
 
-def customer_table(demographics: pd.DataFrame, preferences: pd.DataFrame) -> pd.DataFrame:
-    """Customers as the purchase process sees them, in customer id order (as marketing.py does)."""
-    columns = list(dict.fromkeys(["customer_id", "age", "age_group", *constants.PROTECTED_ATTRIBUTES]))
-    customers = demographics[columns].merge(preferences, on="customer_id")
-    return customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
-
-
 def treated_pairs(
     audience: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The released audience as positions (``row``, ``col``, ``treated``) in canonical order, and its
     treatment group."""
-    audience = audience.sort_values(["campaign_id", "customer_id"], kind="stable")
+    audience = audience.iloc[purchases.audience_order(audience["customer_id"], audience["campaign_id"])]
     row = pd.Series(np.arange(len(customers)), index=customers["customer_id"].astype(str))
     col = pd.Series(np.arange(len(campaigns)), index=campaigns["campaign_id"].astype(str))
     pairs = pd.DataFrame(
@@ -271,7 +264,7 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     campaigns, engagements = parents[schema.CAMPAIGNS], parents[schema.ENGAGEMENTS]
     seed, seed_data = config.seed, config.seed_data
     rng = seeding.generator(seed, NAME)
-    customers = customer_table(demographics, preferences)
+    customers = purchases.customer_table(demographics, preferences)
     life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
     slots = purchase_slots(customers, life, campaigns, parents[schema.AUDIENCE], engagements, config, rng)
     slots = _with_customer(slots, customers)

@@ -65,7 +65,7 @@ OBJECTIVE_FACTOR = {
     "display": {"awareness": 1.0, "acquisition": 1.0, "conversion": 0.35, "retention": 0.25},
     "social": {"awareness": 1.0, "acquisition": 1.0, "conversion": 0.5, "retention": 0.4},
 }
-PREFERRED_CHANNEL_LIFT = 1.4
+PREFERRED_CHANNEL_LIFT = 1.4  # also the lift of opens and clicks (marketing.pair_features)
 LOYALTY_EFFECT = 0.4
 DEAL_EFFECT = 1.5  # effect lift per unit of discount x price sensitivity
 LAPSED_FACTOR = 0.3  # customers who have churned respond this much (win-back is hard)
@@ -158,6 +158,21 @@ class Period:
 def profile_of(channel: np.ndarray) -> np.ndarray:
     """The day profile of a channel's caused purchases: mail codes in store hours, others remote."""
     return np.where(np.asarray(channel) == "direct_mail", "in_store", "remote")
+
+
+def customer_table(demographics: pd.DataFrame, preferences: pd.DataFrame) -> pd.DataFrame:
+    """The customers both stages draw purchases for: demographics (the protected attributes included)
+    joined to preferences, in customer id order whatever order the tables were read in (the purchase
+    draws follow the rows)."""
+    columns = list(dict.fromkeys(["customer_id", "age", "age_group", *constants.PROTECTED_ATTRIBUTES]))
+    customers = demographics[columns].merge(preferences, on="customer_id", validate="one_to_one")
+    return customers.sort_values("customer_id", kind="stable").reset_index(drop=True)
+
+
+def audience_order(customer_ids: np.ndarray, campaign_ids: np.ndarray) -> np.ndarray:
+    """The canonical order of audience pairs, by campaign id then customer id: the order the groups
+    and the caused purchases are drawn in."""
+    return np.lexsort((np.asarray(customer_ids).astype(str), np.asarray(campaign_ids).astype(str)))
 
 
 # --- Organic purchases -----------------------------------------------------------------------------
@@ -334,14 +349,18 @@ def caused(
     seed: int,
 ) -> pd.DataFrame:
     """The purchases campaigns cause among ``treated`` pairs (``row``, ``col``: positions in the
-    customers / campaigns, in a canonical order): ``row``, ``col``, ``timestamp``, ``remote``.
+    customers / campaigns, in :func:`audience_order`): ``pair`` (the pair's position in
+    ``treated``), ``row``, ``col``, ``timestamp``, ``remote``, ``through`` (it follows a click: remote).
 
     Each pair causes one purchase with probability ``q``, on a day drawn from its channel's day
-    weights over the campaign's response days; digital purchases are remote, TV and mail ones by the
-    customer's mix (mail codes in store hours)."""
+    weights over the campaign's response days; ``CLICK_THROUGH`` of a digital channel's purchases
+    follow a click and are made online, the others (view-through, TV, mail) by the customer's mix of
+    store and remote (mail codes in store hours)."""
     rng = seeding.generator(seed, STAGE, purpose="caused")
     happened = rng.random(len(treated)) < q
-    pairs = treated.loc[happened, ["row", "col"]].reset_index(drop=True)
+    pairs = pd.DataFrame({"pair": np.flatnonzero(happened)}).join(
+        treated[["row", "col"]].reset_index(drop=True), on="pair"
+    )
     k = campaigns.iloc[pairs["col"].to_numpy()]
     channel = k["channel"].to_numpy()
     low, high = response_days(k, period)

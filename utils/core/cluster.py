@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
+from utils.core import memory
 from utils.core.errors import UserError
 
 log = logging.getLogger("cluster")
@@ -37,28 +38,11 @@ _client: ContextVar[Any] = ContextVar("dask_client", default=None)
 _stats: list[dict] = []
 
 
-def _reset_peak() -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/clear_refs").write_text("5")
-
-
-def _peak_mib() -> float:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def _measured(func: Callable, item: Any, name: str) -> tuple[Any, dict]:
     """Run ``func(item)`` and measure it in the process that runs it."""
     if ROOT not in sys.path:  # a worker started elsewhere imports the chain's modules from here
         sys.path.insert(0, ROOT)
-    _reset_peak()
+    memory.reset_peak()
     wall, cpu = time.perf_counter(), time.process_time()
     result = func(item)
     try:
@@ -72,7 +56,7 @@ def _measured(func: Callable, item: Any, name: str) -> tuple[Any, dict]:
         "worker": worker,
         "wall_s": round(time.perf_counter() - wall, 2),
         "cpu_s": round(time.process_time() - cpu, 2),
-        "peak_rss_mib": round(_peak_mib(), 1),
+        "peak_rss_mib": round(memory.peak_mib(), 1),
     }
 
 
