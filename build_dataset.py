@@ -28,7 +28,6 @@ from collections.abc import Sequence
 from importlib import metadata
 from pathlib import Path
 
-import pandas as pd
 from tqdm import tqdm
 
 import constants
@@ -36,7 +35,7 @@ import consumer
 import demographic
 import marketing
 import transaction
-from utils.chain import stage
+from utils.chain import partitioned, partitions, stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
 from utils.core import cluster, datasets, memory, runs, schema, storage
@@ -71,15 +70,12 @@ def _versions() -> dict[str, str]:
 
 # --- The build -----------------------------------------------------------------------------------------
 
-STAGES = (
-    ("demographics", demographic.generate, ()),
-    ("consumer_preferences", consumer.generate, (schema.DEMOGRAPHICS,)),
-    ("marketing", marketing.generate, marketing.PARENTS),
-    ("transactions", transaction.generate, transaction.PARENTS),
-)
-# Peak memory per customer of a default build (1.33 GiB for 60,000 customers, docs/chain.md), with
-# headroom: a build that would not fit is refused before any work.
-BYTES_PER_CUSTOMER = 30_000
+STAGES = ("demographics", "consumer_preferences", "marketing", "transactions")
+CHAIN = {"consumer_preferences": consumer, "marketing": marketing, "transactions": transaction}
+# Peak memory of the build's process, with headroom: the demographics stage holds every state's
+# rows (about 1.3 KiB a customer); the chain stages hold one partition at a time (docs/scale.md).
+BYTES_PER_CUSTOMER = 3_000
+BASE_BYTES = 3 * 2**30
 
 
 def _validation_summary(report: dict, report_dir: str) -> dict | None:
@@ -110,7 +106,7 @@ def _available_memory() -> int | None:
 def check_fits_in_memory(customers: int) -> None:
     """A UserError when a build of ``customers`` would not fit in this machine's available memory."""
     available = _available_memory()
-    needed = customers * BYTES_PER_CUSTOMER
+    needed = BASE_BYTES + customers * BYTES_PER_CUSTOMER
     if available is not None and needed > available:
         raise UserError(
             f"{customers:,} customers need about {needed / 2**30:.1f} GiB of memory, {available / 2**30:.1f} "
@@ -140,13 +136,14 @@ def build_dataset(
     validate: bool = True,
     progress: bool = False,
     report_dir: str | None = None,
-) -> dict[str, pd.DataFrame]:
+) -> dict[str, int]:
     """Run every stage, publish every table, seed, model, ``ground_truth.json`` and ``manifest.json``.
 
     Keyword-only. Everything that can be checked is checked before any fitting: the options, the
     output and report folders (and Azure credentials for ``az://``), the memory a build needs, and
     the lock. ``report_dir`` None: ``validation/reports/<data folder>-<run id>/``. Returns the
-    tables by logical name (``demographics`` = all states concatenated).
+    rows of each table by logical name (``demographics`` = all states). The chain stages run
+    partition by partition (:mod:`utils.chain.partitioned`): memory follows the partition size.
     """
     config = ChainConfig(
         states=states,
@@ -169,7 +166,7 @@ def build_dataset(
     check_fits_in_memory(config.customers)
     if validate and report_dir is not None:
         datasets.check_writable(report_dir)
-    tables: dict[str, pd.DataFrame] = {}
+    rows: dict[str, int] = {}
     stages: list[dict] = []
     started = time.perf_counter()
     with runs.OutputLock(out_dir), cluster.engine(workers=workers, scheduler=scheduler):
@@ -177,22 +174,29 @@ def build_dataset(
         log.info("run %s into %s", run.run_id, out_dir)
         try:
             bar = tqdm(STAGES, desc="build", unit="stage", disable=not progress)
-            for name, generate, parents in bar:
+            for name in bar:
                 bar.set_postfix_str(name)
                 log.info("stage %s", name)
                 memory.reset_peak()
                 begin = (time.perf_counter(), time.process_time())
-                inputs = {parent: tables[parent] for parent in parents}
-                result = generate(inputs, config)
-                stage.write_result(run, result, inputs)
-                tables.update(result.tables)
-                stages.append(_stage_record(name, begin, result.tables))
+                if name == "demographics":
+                    result = demographic.generate({}, config)
+                    stage.write_result(run, result, {})
+                    made = {table: len(frame) for table, frame in result.tables.items()}
+                    plan = partitions.plan_of(result.tables[schema.DEMOGRAPHICS])
+                    del result  # the chain stages read the demographics back partition by partition
+                else:
+                    made = partitioned.run_into(CHAIN[name], run, plan, config)
+                rows.update(made)
+                stages.append(_stage_record(name, begin, made))
+            run.join_csv_parts()
             engine = {"workers": workers, "scheduler": scheduler}
             manifest = {
                 "config": config.describe() | {"format": fmt, "validation": validate} | engine,
                 "seed": seed,
                 "packages": _versions(),
-                "rows": {name: len(frame) for name, frame in tables.items()},
+                "rows": rows,
+                "partitions": len(plan),
                 "stages": stages,
                 "validation": None,
                 "wall_s": round(time.perf_counter() - started, 2),
@@ -214,10 +218,10 @@ def build_dataset(
                 validation=_validation_summary(report, report_dir),
                 wall_s=round(time.perf_counter() - started, 2),
             )
-    return tables
+    return rows
 
 
-def _stage_record(name: str, begin: tuple[float, float], tables: dict[str, pd.DataFrame]) -> dict:
+def _stage_record(name: str, begin: tuple[float, float], rows: dict[str, int]) -> dict:
     """A stage's line in the manifest: wall and CPU time (all threads) since ``begin`` (perf_counter,
     process_time), peak memory, rows it made."""
     return {
@@ -225,7 +229,7 @@ def _stage_record(name: str, begin: tuple[float, float], tables: dict[str, pd.Da
         "wall_s": round(time.perf_counter() - begin[0], 2),
         "cpu_s": round(time.process_time() - begin[1], 2),
         "peak_rss_mib": round(memory.peak_mib(), 1),
-        "rows": {table: len(frame) for table, frame in tables.items()},
+        "rows": dict(rows),
         "partitions": [
             {key: value for key, value in task.items() if key != "stage"} for task in cluster.drain_stats()
         ],
@@ -278,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.quiet)
     stage.quiet_libraries()
-    tables = build_dataset(
+    rows = build_dataset(
         states=split_list(args.states),
         rows_per_state=args.rows_per_state,
         synthesizer=args.synthesizer,
@@ -302,7 +306,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     manifest = runs.read_manifest(args.out_dir) or {}
     summary = manifest.get("validation")
-    print(closing_summary(args.out_dir, manifest, tables), file=sys.stderr)
+    print(closing_summary(args.out_dir, manifest, rows), file=sys.stderr)
     if summary and summary["status"] != "pass":
         failed = ", ".join(
             f"{c['category']} {c['name']}" for c in summary["not_passed"] if c["status"] == "fail"
@@ -312,10 +316,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def closing_summary(out_dir: str, manifest: dict, tables: dict[str, pd.DataFrame]) -> str:
+def closing_summary(out_dir: str, manifest: dict, rows: dict[str, int]) -> str:
     """What a user needs at the end: the tables and rows, the validation verdict and the report."""
     lines = [f"dataset {out_dir} (run {manifest.get('run_id', '?')}, {manifest.get('wall_s', '?')} s):"]
-    lines += [f"  {name:<22} {len(frame):>12,} rows" for name, frame in tables.items()]
+    lines += [f"  {name:<22} {count:>12,} rows" for name, count in rows.items()]
     summary = manifest.get("validation")
     if summary:
         counts = ", ".join(f"{summary.get(key, 0)} {key}" for key in ("pass", "fail", "warn", "skip", "info"))

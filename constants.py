@@ -70,6 +70,10 @@ FAIRNESS_ALPHA = 0.01  # a disparate impact outside the range fails only if the 
 # Marginals of the chain copulas (one per stratum): truncated normals fit ~10x faster than beta.
 CHAIN_MARGINALS = "truncnorm"
 CHAIN_SEED_CUSTOMERS = 6_000  # customers in each chain stage's simulated seed sample
+# Customers per partition of the chain stages (utils/chain/partitions.py): a state of more customers
+# is cut by a hash of the customer id. A partition task's memory follows it (docs/scale.md), not the
+# build's size; the default build (10,000 a state) is one partition a state.
+PARTITION_CUSTOMERS = 25_000
 # The period a build covers (--start / --end, inclusive): campaigns, engagements and transactions fall in it.
 DEFAULT_START = "2024-01-01"
 DEFAULT_END = "2024-12-31"
@@ -129,6 +133,8 @@ VALIDATION_NOISE_FACTOR = 2.5
 VALIDATION_SAMPLE_ROWS = 20_000  # rows (seeded sample) per table for correlations and plots
 VALIDATION_DISTANCE_ROWS = 200_000  # rows (seeded sample) per table for the KS / TVD distances
 VALIDATION_SDMETRICS_ROWS = 2_000  # rows per table for the SDMetrics quality and diagnostic reports
+# A build of more customers is validated on a seeded sample of this many, with all their rows.
+VALIDATION_MAX_CUSTOMERS = 150_000
 VALIDATION_MAX_CATEGORIES = 50  # a text column with more distinct values is an identifier, not compared
 # Marginals of the copula: SDV's default "beta" fit fails on bounded Likert means (measured shape
 # scores 0.63–0.72 and class effects reversed on the 360 demo); truncnorm keeps them.

@@ -17,6 +17,7 @@ Usage::
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -24,8 +25,9 @@ import pandas as pd
 
 import constants
 from utils.census import tables as census
-from utils.chain import stage
+from utils.chain import partitioned, partitions, stage
 from utils.chain.config import ChainConfig
+from utils.chain.partitions import Partition
 from utils.core import schema, seeding
 from utils.core.cli import run_main
 from utils.core.schema import AFFINITIES, OPT_INS
@@ -157,45 +159,94 @@ def _training_table(preferences: pd.DataFrame, demographics: pd.DataFrame) -> pd
     return tidy(preferences).join(preferences[list(DEMOGRAPHIC_COLUMNS)].reset_index(drop=True))
 
 
-def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
-    """One synthetic preferences row per customer of ``parents["demographics"]``.
+STAGE = NAME
+PARENTS = (schema.DEMOGRAPHICS,)
+SHARED: tuple[str, ...] = ()  # parents every partition reads whole
+PARTITIONED = (NAME,)
+CATEGORICAL = [*STRATA, "preferred_channel", "preferred_device", *OPT_INS]
+NUMERICAL = ["household_income", *SCORES]
+
+
+def survey(
+    parents: Mapping[str, pd.DataFrame], shared: Mapping, config: ChainConfig, partition: Partition
+) -> pd.DataFrame:
+    """A partition's customers of the seed sample (and those the user's seed table names)."""
+    demographics = parents[schema.DEMOGRAPHICS]
+    ids = demographics["customer_id"]
+    rate = partitions.seed_rate(config.seed_customers, partition)
+    chosen = partitions.seed_mask(ids, seed=config.seed, purpose=NAME, rate=rate)
+    if config.seed_data is not None:
+        chosen |= ids.isin(config.seed_data["customer_id"]).to_numpy()
+    return demographics[chosen]
+
+
+def fit(surveys: Sequence[pd.DataFrame], shared: Mapping, config: ChainConfig) -> partitioned.Fitted:
+    """Simulate the seed sample's preferences (or take the user's table) and fit the synthesizer.
 
     ``config.seed_data`` (a preferences table, with customer_ids in the demographics or its own age,
-    age_group, gender and household_income columns) replaces the simulated seed.
-    """
-    demographics = parents["demographics"]
-    rng = seeding.generator(config.seed, NAME)
+    age_group, gender and household_income columns) replaces the simulated seed."""
+    sample = pd.concat(surveys, ignore_index=True)
     if config.seed_data is None:
-        sample = stage.seed_customers(demographics, config.seed_customers, rng)
-        seed_frame = simulate_preferences(sample, rng)
+        seed_frame = simulate_preferences(sample, seeding.generator(config.seed, NAME, purpose="seed"))
     else:
         seed_data = config.seed_data.reset_index(drop=True)
         seed_frame = tidy(seed_data).join(seed_data.drop(columns=list(COLUMNS), errors="ignore"))
-    table = _training_table(seed_frame, demographics)
+    table = _training_table(seed_frame, sample)
     table = table.assign(**{column: forward(table[column]) for column, (forward, _) in RESCALE.items()})
-    categorical = [*STRATA, "preferred_channel", "preferred_device", *OPT_INS]
-    models: dict = {}
-    pool = stage.fit_and_sample(
+    model = stage.fit_model(
         table,
         name=NAME,
-        categorical=categorical,
-        numerical=["household_income", *SCORES],
+        categorical=CATEGORICAL,
+        numerical=NUMERICAL,
         kind=config.synthesizer,
         seed=seeding.child_seed(config.seed, NAME, purpose="synthesizer"),
-        rows=max(len(demographics), POOL_MIN_ROWS),
         epochs=config.epochs,
         device=config.device,
-        models=models,
         by=STRATA,
         distribution=constants.CHAIN_MARGINALS,
     )
+    return partitioned.Fitted(models={NAME: model}, seeds={NAME: tidy(seed_frame)}, state=model)
+
+
+def make(
+    fitted: partitioned.Fitted,
+    parents: Mapping[str, pd.DataFrame],
+    shared: Mapping,
+    config: ChainConfig,
+    partition: Partition,
+) -> partitioned.Part:
+    """One synthetic preferences row per customer of the partition: a pool sampled from the fitted
+    model, each customer given a row of its age group and gender, paired by income rank."""
+    demographics = parents[schema.DEMOGRAPHICS]
+    label = partition.label
+    pool = stage.sample_pool(
+        fitted.state,
+        max(len(demographics), POOL_MIN_ROWS),
+        seed=seeding.child_seed(config.seed, NAME, partition=label, purpose="pool"),
+        kind=config.synthesizer,
+        categorical=CATEGORICAL,
+        numerical=NUMERICAL,
+        by=STRATA,
+    )
     pool = pool.assign(**{column: inverse(pool[column]) for column, (_, inverse) in RESCALE.items()})
     targets = demographics[["customer_id", *STRATA, "household_income"]]
+    rng = seeding.generator(config.seed, NAME, partition=label, purpose="match")
     chosen = stage.match_rows(targets, pool, STRATA, rng, order="household_income")
     preferences = tidy(
         pool.iloc[chosen].reset_index(drop=True).assign(customer_id=targets["customer_id"].to_numpy())
     )
-    return stage.StageResult(NAME, {NAME: preferences}, {NAME: tidy(seed_frame)}, models)
+    return partitioned.Part({NAME: preferences})
+
+
+def conclude(fitted: partitioned.Fitted, summaries: Sequence, config: ChainConfig) -> None:
+    """No ground truth of its own."""
+    return None
+
+
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """One synthetic preferences row per customer of ``parents["demographics"]``, partition by
+    partition (:mod:`utils.chain.partitioned`)."""
+    return partitioned.generate(sys.modules[__name__], parents, config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,6 +32,7 @@ Usage::
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -39,9 +40,10 @@ import numpy as np
 import pandas as pd
 
 import constants
-from utils.chain import calendar, lifecycle, purchases, stage
+from utils.chain import calendar, lifecycle, partitioned, partitions, purchases, stage
 from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
+from utils.chain.partitions import Partition
 from utils.chain.segments import segment_mask
 from utils.core import schema, seeding
 from utils.core.cli import UserError, run_main
@@ -346,7 +348,7 @@ def campaign_model_table(
 
 
 def generate_campaigns(
-    config: ChainConfig, customers: pd.DataFrame, models: dict | None = None
+    config: ChainConfig, eligible: pd.DataFrame, models: dict | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(campaigns, seed)``: the booked synthetic campaigns (with their media plan columns) and the
     campaign seed the synthesizer was fitted on.
@@ -356,24 +358,33 @@ def generate_campaigns(
     the pool's discounts instead of a lucky draw.
     """
     rng = seeding.generator(config.seed, CAMPAIGNS)
-    eligible = eligible_counts(customers)
     count = config.campaign_count
     if config.seed_campaigns is None:
         seed_model = simulate_campaigns(constants.CAMPAIGN_SEED_ROWS, config.period_days, rng)
     else:
         seed_model = campaign_model_table(config.seed_campaigns, config, eligible)
-    sampled = stage.fit_and_sample(
+    kind = config.synthesizer
+    categorical = ["channel", "objective", "target_segment", "creative_type"]
+    model = stage.fit_model(
         seed_model,
         name=CAMPAIGNS,
-        categorical=["channel", "objective", "target_segment", "creative_type"],
+        categorical=categorical,
         numerical=list(CAMPAIGN_NUMERIC),
-        kind=config.synthesizer,
+        kind=kind,
         seed=seeding.child_seed(config.seed, CAMPAIGNS, purpose="synthesizer"),
-        rows=count * CAMPAIGN_POOL_FACTOR,
         epochs=config.epochs,
         device=config.device,
-        models=models,
         distribution=constants.CAMPAIGN_MARGINALS,
+    )
+    if models is not None:
+        models[CAMPAIGNS] = model
+    sampled = stage.sample_pool(
+        model,
+        count * CAMPAIGN_POOL_FACTOR,
+        seed=seeding.child_seed(config.seed, CAMPAIGNS, purpose="synthesizer"),
+        kind=kind,
+        categorical=categorical,
+        numerical=list(CAMPAIGN_NUMERIC),
     )
     channels = plan(count, CHANNEL_WEIGHTS, CHANNELS)
     booking = pd.DataFrame(
@@ -476,7 +487,12 @@ def simulate_funnels(pairs: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
 
 
 def assign_groups(
-    customers: pd.DataFrame, campaigns: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, config: ChainConfig
+    customers: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    config: ChainConfig,
+    partition: str = "",
 ) -> pd.DataFrame:
     """Each campaign's eligible audience (``rows``, ``cols``) in canonical order (campaign id, customer
     id) with its random group: control with probability ``config.holdout_share``, else treatment.
@@ -487,17 +503,19 @@ def assign_groups(
         customers["customer_id"].to_numpy()[rows], campaigns["campaign_id"].to_numpy()[cols]
     )
     rows, cols = rows[order], cols[order]
-    rng = seeding.generator(config.seed, schema.AUDIENCE, purpose="groups")
+    rng = seeding.generator(config.seed, schema.AUDIENCE, partition=partition, purpose="groups")
     control = rng.random(rows.size) < config.holdout_share
     return pd.DataFrame({"row": rows, "col": cols, "treated": ~control})
 
 
-def audience_table(audience: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
+def audience_table(
+    audience: pd.DataFrame, customers: pd.DataFrame, campaigns: pd.DataFrame, prefix: str = "A"
+) -> pd.DataFrame:
     """The released ``campaign_audience`` table: assigned at the start of the campaign's first day."""
     k = campaigns.iloc[audience["col"].to_numpy()]
     return pd.DataFrame(
         {
-            "audience_id": stage.number_ids("A", len(audience), 9),
+            "audience_id": stage.number_ids(prefix, len(audience), 9),
             "campaign_id": k["campaign_id"].to_numpy(),
             "customer_id": customers["customer_id"].to_numpy()[audience["row"].to_numpy()],
             "group": np.where(audience["treated"], "treatment", "control").astype(object),
@@ -506,57 +524,66 @@ def audience_table(audience: pd.DataFrame, customers: pd.DataFrame, campaigns: p
     )
 
 
-def ground_truth(
+def truth_sums(
     audience: pd.DataFrame,
     effects: pd.DataFrame,
     revenue: np.ndarray,
     customers: pd.DataFrame,
-    campaigns: pd.DataFrame,
-    config: ChainConfig,
-) -> dict:
-    """``ground_truth.json``: per campaign the true lift of its released audience and the expected
-    incremental revenue of its treatment group; the outcome's definition; the bias knob."""
+    campaign_count: int,
+    bias: Bias,
+) -> pd.DataFrame:
+    """A partition's share of the truth, per campaign position (rows ``0..campaign_count-1``) and in
+    a last row for the bias knob's group: audience and treatment sizes, sums of the lift, of
+    P(outcome | control) and of the treated pairs' expected incremental revenue. Sums add up over
+    partitions (:func:`ground_truth` takes their total)."""
     lift = effects["p_outcome_treated"].to_numpy() - effects["p_outcome_control"].to_numpy()
+    treated = audience["treated"].to_numpy()
     frame = pd.DataFrame(
         {
             "col": audience["col"].to_numpy(),
+            "audience": 1.0,
+            "treatment": treated.astype(float),
             "lift": lift,
-            "treated": audience["treated"].to_numpy(),
             "p_control": effects["p_outcome_control"].to_numpy(),
-            "revenue": revenue,
-            "member": config.bias.members(customers.iloc[audience["row"].to_numpy()]),
+            "revenue": np.where(treated, revenue, 0.0),
         }
     )
-    by = frame.groupby("col")
-    table = pd.DataFrame(
+    sums = frame.groupby("col").sum().reindex(np.arange(campaign_count), fill_value=0.0)
+    member = bias.members(customers.iloc[audience["row"].to_numpy()])
+    knob = pd.DataFrame(
         {
-            "audience": by.size(),
-            "treatment": by["treated"].sum(),
-            "true_lift": by["lift"].mean(),
-            "baseline_rate": by["p_control"].mean(),
-            "true_incremental_revenue": frame[frame["treated"]].groupby("col")["revenue"].sum(),
-        }
-    ).reindex(np.arange(len(campaigns)))
+            "audience": [float(member.sum()), float((~member).sum())],
+            "lift": [float(lift[member].sum()), float(lift[~member].sum())],
+        },
+        index=["group", "others"],
+    )
+    return pd.concat([sums, knob]).fillna(0.0)
+
+
+def ground_truth(sums: pd.DataFrame, campaigns: pd.DataFrame, config: ChainConfig) -> dict:
+    """``ground_truth.json`` from the build's :func:`truth_sums`: per campaign the true lift of its
+    released audience and the expected incremental revenue of its treatment group; the outcome's
+    definition; the bias knob."""
     campaigns_truth = {}
-    for col, row in table.iterrows():
-        campaign = campaigns.iloc[col]
-        audience_size = 0 if pd.isna(row["audience"]) else int(row["audience"])
-        treated = 0 if pd.isna(row["treatment"]) else int(row["treatment"])
+    for col in range(len(campaigns)):
+        row, campaign = sums.loc[col], campaigns.iloc[col]
+        audience_size, treated = int(row["audience"]), int(row["treatment"])
         campaigns_truth[str(campaign["campaign_id"])] = {
             "channel": str(campaign["channel"]),
             "objective": str(campaign["objective"]),
             "audience": audience_size,
             "treatment": treated,
             "control": audience_size - treated,
-            "true_lift": None if pd.isna(row["true_lift"]) else float(row["true_lift"]),
-            "baseline_rate": None if pd.isna(row["baseline_rate"]) else float(row["baseline_rate"]),
-            "true_incremental_revenue": round(float(np.nan_to_num(row["true_incremental_revenue"])), 2),
+            "true_lift": float(row["lift"] / audience_size) if audience_size else None,
+            "baseline_rate": float(row["p_control"] / audience_size) if audience_size else None,
+            "true_incremental_revenue": round(float(row["revenue"]), 2),
         }
-    member = frame["member"].to_numpy(bool)
+    group, others = sums.loc["group"], sums.loc["others"]
+    everyone = group["audience"] + others["audience"]
     return {
         "description": "per campaign: true_lift = mean over its released audience (campaign_audience) of "
         "P(outcome | treatment) - P(outcome | control), the probabilities of the process that generated "
-        "the released rows (ground_truth/effects.csv per customer); the outcome is at least one "
+        "the released rows (ground_truth/effects per customer); the outcome is at least one "
         "purchase (transactions) with timestamp in [start_date, end_date + outcome_window_days]; "
         "true_incremental_revenue = expected revenue of the purchases the campaign causes in its "
         "treatment group; baseline_rate = mean P(outcome | control)",
@@ -564,16 +591,15 @@ def ground_truth(
         "holdout_share": config.holdout_share,
         "attribution_window_days": constants.ATTRIBUTION_WINDOW_DAYS,
         "files": {
-            "effects": purchases.EFFECTS_FILE,
-            "attribution": purchases.ATTRIBUTION_FILE,
-            "lifecycle": lifecycle.TRUTH_FILE,
+            name: f"{schema.TRUTH_FOLDER}/{name}.csv, or {schema.TRUTH_FOLDER}/{name}/part-*.parquet"
+            for name in (purchases.EFFECTS_FILE, purchases.ATTRIBUTION_FILE, lifecycle.TRUTH_FILE)
         },
         "campaigns": campaigns_truth,
         "bias": config.bias.describe()
         | {
-            "true_lift_group": float(lift[member].mean()) if member.any() else None,
-            "true_lift_others": float(lift[~member].mean()) if (~member).any() else None,
-            "audience_share_group": float(member.mean()) if member.size else None,
+            "true_lift_group": float(group["lift"] / group["audience"]) if group["audience"] else None,
+            "true_lift_others": float(others["lift"] / others["audience"]) if others["audience"] else None,
+            "audience_share_group": float(group["audience"] / everyone) if everyone else None,
         },
     }
 
@@ -603,7 +629,11 @@ def _devices(channel: np.ndarray, preferred: np.ndarray, rng: np.random.Generato
 
 
 def expand_events(
-    pairs: pd.DataFrame, campaigns: pd.DataFrame, devices: pd.Series, rng: np.random.Generator
+    pairs: pd.DataFrame,
+    campaigns: pd.DataFrame,
+    devices: pd.Series,
+    rng: np.random.Generator,
+    prefix: str = "E",
 ) -> pd.DataFrame:
     """One row per impression, open and click from per-pair funnel summaries (vectorised), sorted by
     time, ids assigned; ``pair`` is the row of ``pairs`` each event belongs to.
@@ -676,12 +706,12 @@ def expand_events(
             "channel": event_channel,
         }
     )
-    return finish_events(events)
+    return finish_events(events, prefix)
 
 
-def finish_events(events: pd.DataFrame) -> pd.DataFrame:
-    """Events sorted by time, customer, campaign and funnel step, with their ids (timestamps as
-    seconds or datetimes)."""
+def finish_events(events: pd.DataFrame, prefix: str = "E") -> pd.DataFrame:
+    """Events sorted by time, customer, campaign and funnel step, with their ids ``{prefix}...``
+    (timestamps as seconds or datetimes)."""
     stamp = pd.Series(events["timestamp"]).to_numpy()
     if np.issubdtype(stamp.dtype, np.datetime64):
         stamp = stamp.astype("datetime64[s]").astype(np.int64)
@@ -690,7 +720,7 @@ def finish_events(events: pd.DataFrame) -> pd.DataFrame:
                         events["customer_id"].to_numpy().astype(str), stamp))  # fmt: skip
     out = events.iloc[order].reset_index(drop=True)
     out["timestamp"] = stamp[order].astype("datetime64[s]")
-    out.insert(0, "engagement_id", stage.number_ids("E", len(out), 9))
+    out.insert(0, "engagement_id", stage.number_ids(prefix, len(out), 9))
     return out
 
 
@@ -727,6 +757,7 @@ def respond(
     bought: pd.DataFrame,
     campaigns: pd.DataFrame,
     rng: np.random.Generator,
+    prefix: str = "E",
 ) -> pd.DataFrame:
     """The events purchases make, given the treated pairs' funnel ``events`` and all purchases
     (``bought``: customer_id, timestamp in seconds, ``pair``: the treated pair that caused it or -1,
@@ -824,7 +855,7 @@ def respond(
         channel=channel_of_pair[added_pair],
     )
     columns = ["pair", "customer_id", "campaign_id", "timestamp", "event_type", "device", "channel"]
-    return finish_events(pd.concat([events[columns], added[columns]], ignore_index=True))
+    return finish_events(pd.concat([events[columns], added[columns]], ignore_index=True), prefix)
 
 
 def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFrame:
@@ -852,76 +883,128 @@ def summarise_events(events: pd.DataFrame, campaigns: pd.DataFrame) -> pd.DataFr
     return out.reset_index()
 
 
+STAGE = "marketing"
 PARENTS = (schema.DEMOGRAPHICS, schema.PREFERENCES)
+SHARED: tuple[str, ...] = ()
+PARTITIONED = (schema.AUDIENCE, ENGAGEMENTS)
+FUNNEL_SKEWED = ("propensity", "open_delay_h", "click_delay_h")  # fitted as logarithms
+FUNNEL_CATEGORICAL = [*PAIR_STRATA, *FUNNEL]
+FUNNEL_NUMERICAL = ["propensity", *TIMING]
+
+
+@dataclass
+class Plan:
+    """What every partition task needs: the campaigns (with their media plan), the propensity band
+    edges of the seed and the fitted funnel synthesizer."""
+
+    campaigns: pd.DataFrame
+    edges: np.ndarray
+    funnels: object
 
 
 # --- The stage -----------------------------------------------------------------------------------------
 
 
-def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
-    """Campaigns, their audiences and groups, engagements, their seeds, models and the ground truth.
+def survey(
+    parents: Mapping[str, pd.DataFrame], shared: Mapping, config: ChainConfig, partition: Partition
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A partition's reachable customers by segment and channel (for the budgets), and its customers
+    of the funnel seed sample (and those the user's seed table names)."""
+    customers = purchases.customer_table(parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES])
+    wanted = config.seed_customers * constants.CHAIN_FUNNEL_SEED_FACTOR
+    ids = customers["customer_id"]
+    chosen = partitions.seed_mask(
+        ids, seed=config.seed, purpose=ENGAGEMENTS, rate=partitions.seed_rate(wanted, partition)
+    )
+    if config.seed_data is not None:
+        chosen |= ids.isin(config.seed_data["customer_id"]).to_numpy()
+    return eligible_counts(customers), customers[chosen]
+
+
+def fit(
+    surveys: Sequence[tuple[pd.DataFrame, pd.DataFrame]], shared: Mapping, config: ChainConfig
+) -> partitioned.Fitted:
+    """The campaigns (budgets from the reachable customers of every partition), the seed funnels of
+    the seed customers (or the user's engagements), and the funnel synthesizer fitted on them.
 
     ``config.seed_data`` (an engagements table whose customers are in the demographics) replaces the
-    simulated funnels; ``config.seed_campaigns`` replaces the simulated campaigns.
-    """
-    demographics, preferences = parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES]
-    seed, seed_data, bias = config.seed, config.seed_data, config.bias
-    rng = seeding.generator(seed, ENGAGEMENTS)
-    customers = purchases.customer_table(demographics, preferences)
-    life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
-    period = purchases.Period.of(config.start, config.end)
+    simulated funnels; ``config.seed_campaigns`` replaces the simulated campaigns."""
+    eligible = sum((counts for counts, _ in surveys[1:]), surveys[0][0].copy())
+    customers = pd.concat([sample for _, sample in surveys], ignore_index=True)
     models: dict = {}
-    campaigns, campaign_seed = generate_campaigns(config, customers, models)
+    campaigns, campaign_seed = generate_campaigns(config, eligible, models)
+    rng = seeding.generator(config.seed, ENGAGEMENTS, purpose="seed")
+    bias = config.bias
+    if config.seed_data is None:
+        rows, cols = target(customers, campaigns, rng, bias)
+        exposed = simulate_funnels(pair_features(customers, campaigns, rows, cols, bias), rng)
+        devices = exposed["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
+        seed_events = expand_events(exposed, campaigns, devices, rng).drop(columns="pair")
+    else:
+        exposed = _user_funnels(config.seed_data, customers, campaigns, bias)
+        seed_events = config.seed_data
+    log.info(
+        "%d campaigns; %s seed funnels; fitting the funnel synthesizer", len(campaigns), f"{len(exposed):,}"
+    )
+    edges = np.quantile(exposed["propensity"], np.linspace(0, 1, PROPENSITY_BANDS + 1)[1:-1])
+    exposed["propensity_band"] = band(exposed["propensity"], edges)
+    # Delays and propensity are right-skewed: the copula fits their logarithms with truncated-normal
+    # marginals (beta fits on 200,000 pairs took 30 s and follow a log-normal delay no better).
+    table = exposed.assign(**{column: exposed[column].astype(int).astype(str) for column in FUNNEL})
+    table = table.assign(
+        **{column: np.log(table[column].astype(float) + LOG_OFFSET) for column in FUNNEL_SKEWED}
+    )
+    models[ENGAGEMENTS] = stage.fit_model(
+        table,
+        name=ENGAGEMENTS,
+        categorical=FUNNEL_CATEGORICAL,
+        numerical=FUNNEL_NUMERICAL,
+        kind=config.synthesizer,
+        seed=seeding.child_seed(config.seed, ENGAGEMENTS, purpose="synthesizer"),
+        epochs=config.epochs,
+        device=config.device,
+        fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
+        distribution=constants.CHAIN_MARGINALS,
+    )
+    return partitioned.Fitted(
+        models=models,
+        seeds={CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
+        tables={CAMPAIGNS: campaigns[list(CAMPAIGN_COLUMNS)]},
+        state=Plan(campaigns, edges, models[ENGAGEMENTS]),
+    )
+
+
+def make(
+    fitted: partitioned.Fitted,
+    parents: Mapping[str, pd.DataFrame],
+    shared: Mapping,
+    config: ChainConfig,
+    partition: Partition,
+) -> partitioned.Part:
+    """One partition's audiences and groups, funnels, purchases, engagement events and truth."""
+    plan, seed, bias, label = fitted.state, config.seed, config.bias, partition.label
+    campaigns = plan.campaigns
+    customers = purchases.customer_table(parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES])
+    life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end, partition=label)
+    period = purchases.Period.of(config.start, config.end)
+    rng = seeding.generator(seed, ENGAGEMENTS, partition=label)
     rows, cols = target(customers, campaigns, rng, bias)
-    audience = assign_groups(customers, campaigns, rows, cols, config)
+    audience = assign_groups(customers, campaigns, rows, cols, config, partition=label)
     q = purchases.incremental_probability(
         customers, campaigns, life, audience["row"].to_numpy(), audience["col"].to_numpy(), bias, period
     )
     treated = audience[audience["treated"]].reset_index(drop=True)
-    log.info(
-        "%d campaigns, %s audience pairs (%s in treatment); simulating seed funnels",
-        len(campaigns), f"{len(audience):,}", f"{len(treated):,}",
-    )  # fmt: skip
-    factor = constants.CHAIN_FUNNEL_SEED_FACTOR
-    sample_rows = rng.choice(
-        len(customers), min(config.seed_customers * factor, len(customers)), replace=False
-    )
-    in_sample = treated[np.isin(treated["row"], sample_rows)]
-    sample_pairs = pair_features(
-        customers, campaigns, in_sample["row"].to_numpy(), in_sample["col"].to_numpy(), bias
-    )
-    exposed = simulate_funnels(sample_pairs, rng)
-    seed_devices = exposed["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
-    seed_events = expand_events(exposed, campaigns, seed_devices, rng).drop(columns="pair")
-    if seed_data is not None:
-        exposed = _user_funnels(seed_data, customers, campaigns, bias)
-        seed_events = seed_data
-    edges = np.quantile(exposed["propensity"], np.linspace(0, 1, PROPENSITY_BANDS + 1)[1:-1])
-    exposed["propensity_band"] = band(exposed["propensity"], edges)
-
     real = pair_features(customers, campaigns, treated["row"].to_numpy(), treated["col"].to_numpy(), bias)
-    real["propensity_band"] = band(real["propensity"], edges)
-    log.info("%s treated pairs; fitting the funnel synthesizer", f"{len(real):,}")
-    # Delays and propensity are right-skewed: the copula fits their logarithms with truncated-normal
-    # marginals (beta fits on 200,000 pairs took 30 s and follow a log-normal delay no better).
-    skewed = ["propensity", "open_delay_h", "click_delay_h"]
-    table = exposed.assign(**{column: exposed[column].astype(int).astype(str) for column in FUNNEL})
-    table = table.assign(**{column: np.log(table[column].astype(float) + LOG_OFFSET) for column in skewed})
-    pool = stage.fit_and_sample(
-        table,
-        name=ENGAGEMENTS,
-        categorical=[*PAIR_STRATA, *FUNNEL],
-        numerical=["propensity", *TIMING],
+    real["propensity_band"] = band(real["propensity"], plan.edges)
+    pool = stage.sample_pool(
+        plan.funnels,
+        max(1, min(len(real), constants.CHAIN_POOL_ROWS)),
+        seed=seeding.child_seed(seed, ENGAGEMENTS, partition=label, purpose="pool"),
         kind=config.synthesizer,
-        seed=seeding.child_seed(seed, ENGAGEMENTS, purpose="synthesizer"),
-        rows=min(len(real), constants.CHAIN_POOL_ROWS),
-        epochs=config.epochs,
-        device=config.device,
-        models=models,
-        fit_rows=constants.CHAIN_FUNNEL_FIT_ROWS,
-        distribution=constants.CHAIN_MARGINALS,
+        categorical=FUNNEL_CATEGORICAL,
+        numerical=FUNNEL_NUMERICAL,
     )
-    pool = pool.assign(**{column: np.exp(pool[column]) - LOG_OFFSET for column in skewed})
+    pool = pool.assign(**{column: np.exp(pool[column]) - LOG_OFFSET for column in FUNNEL_SKEWED})
     chosen = stage.match_rows(real, pool, PAIR_STRATA, rng, order="propensity")
     summary = repair_funnels(pool.iloc[chosen].reset_index(drop=True), real["channel"].to_numpy())
     pairs = pd.concat([real[["customer_id", "campaign_id", "channel"]], summary], axis=1)
@@ -930,8 +1013,10 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     )
 
     # Purchases: organic ones and those the campaigns cause (the same draws transaction.py makes).
-    organic = purchases.organic(life, period, seed)
-    caused = purchases.caused(treated, q[audience["treated"].to_numpy()], campaigns, life, period, seed)
+    organic = purchases.organic(life, period, seed, partition=label)
+    caused = purchases.caused(
+        treated, q[audience["treated"].to_numpy()], campaigns, life, period, seed, partition=label
+    )
     caused_pair = caused["pair"].to_numpy()
     bought = pd.DataFrame(
         {
@@ -950,12 +1035,15 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
     pairs.loc[needs, "n_clicks"] = pairs.loc[needs, "n_clicks"].clip(lower=1)
     email = needs & (pairs["channel"] == "email").to_numpy()
     pairs.loc[email, "n_opens"] = pairs.loc[email, "n_opens"].clip(lower=1)
-    events = expand_events(pairs, campaigns, pairs["preferred_device"], rng)
-    events = respond(events, pairs, bought, campaigns, rng).drop(columns="pair")
-    log.info("%s engagement events", f"{len(events):,}")
+    events = expand_events(
+        pairs, campaigns, pairs["preferred_device"], rng, stage.part_prefix("E", partition)
+    )
+    events = respond(events, pairs, bought, campaigns, rng, stage.part_prefix("E", partition)).drop(
+        columns="pair"
+    )
 
     p_treated, p_control = purchases.outcome_probabilities(audience, q, campaigns, life, period)
-    released = audience_table(audience, customers, campaigns)
+    released = audience_table(audience, customers, campaigns, stage.part_prefix("A", partition))
     effects = pd.DataFrame(
         {
             "campaign_id": released["campaign_id"],
@@ -965,15 +1053,24 @@ def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.
         }
     )
     revenue = expected_revenue(audience, q, customers, campaigns, life)
-    truth = ground_truth(audience, effects, revenue, customers, campaigns, config)
-    return stage.StageResult(
-        "marketing",
-        {CAMPAIGNS: campaigns[list(CAMPAIGN_COLUMNS)], ENGAGEMENTS: events, schema.AUDIENCE: released},
-        {CAMPAIGNS: campaign_seed, ENGAGEMENTS: seed_events},
-        models,
-        truth,
-        truth_files={purchases.EFFECTS_FILE: effects},
+    sums = truth_sums(audience, effects, revenue, customers, len(campaigns), bias)
+    return partitioned.Part(
+        {schema.AUDIENCE: released, ENGAGEMENTS: events}, {purchases.EFFECTS_FILE: effects}, sums
     )
+
+
+def conclude(fitted: partitioned.Fitted, summaries: Sequence[pd.DataFrame], config: ChainConfig) -> dict:
+    """``ground_truth.json`` from every partition's sums."""
+    total = summaries[0].copy()
+    for sums in summaries[1:]:
+        total += sums
+    return ground_truth(total, fitted.state.campaigns, config)
+
+
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """Campaigns, their audiences and groups, engagements, their seeds, models and the ground truth,
+    partition by partition (:mod:`utils.chain.partitioned`)."""
+    return partitioned.generate(sys.modules[__name__], parents, config)
 
 
 def expected_revenue(

@@ -32,15 +32,17 @@ Usage::
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 import constants
-from utils.chain import lifecycle, purchases, stage
+from utils.chain import lifecycle, partitioned, partitions, purchases, stage
 from utils.chain.bias import add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
+from utils.chain.partitions import Partition
 from utils.core import schema, seeding
 from utils.core.cli import UserError, run_main
 from utils.core.schema import CATEGORIES, PAYMENT_METHODS
@@ -105,7 +107,7 @@ def purchase_slots(
     audience: pd.DataFrame,
     engagements: pd.DataFrame,
     config: ChainConfig,
-    rng: np.random.Generator,
+    partition: str = "",
 ) -> pd.DataFrame:
     """Which purchases happen (:mod:`utils.chain.purchases`, the draws marketing.py made): organic
     ones and those campaigns caused. Each takes the campaign of the conversion event recorded at its
@@ -119,8 +121,8 @@ def purchase_slots(
     q = purchases.incremental_probability(
         customers, campaigns, life, treated["row"].to_numpy(), treated["col"].to_numpy(), config.bias, period
     )
-    organic = purchases.organic(life, period, config.seed)
-    caused = purchases.caused(treated, q, campaigns, life, period, config.seed)
+    organic = purchases.organic(life, period, config.seed, partition=partition)
+    caused = purchases.caused(treated, q, campaigns, life, period, config.seed, partition=partition)
     rows = np.concatenate([organic["row"], caused["row"]])
     slots = pd.DataFrame(
         {
@@ -154,6 +156,7 @@ def purchase_slots(
             "and transaction.py with the same --seed and --bias-* on the same consumer preferences"
         )
     device = customers.set_index("customer_id")["preferred_device"].reindex(slots["customer_id"]).to_numpy()
+    rng = seeding.generator(config.seed, NAME, partition=partition, purpose="channel")
     slots["channel"] = np.where(slots["remote"], _remote_channel(rng, device), "in_store")
     discount = slots["campaign_id"].map(campaigns.set_index("campaign_id")["discount_pct"])
     slots["discount_pct"] = discount.fillna(0.0).to_numpy(float)
@@ -204,7 +207,7 @@ def _basket(frame: pd.DataFrame) -> np.ndarray:
     ) ** purchases.BASKET_ELASTICITY
 
 
-def finish(orders: pd.DataFrame) -> pd.DataFrame:
+def finish(orders: pd.DataFrame, prefix: str = "T") -> pd.DataFrame:
     """Amounts, keys and order: amount = level x basket factor x multiplier x (1 - discount) > 0.
     Keeps ``causal_campaign_id`` (for the attribution truth) after the table's columns."""
     category = orders["category"].astype(str)
@@ -220,7 +223,7 @@ def finish(orders: pd.DataFrame) -> pd.DataFrame:
         timestamp=orders["timestamp"].to_numpy(np.int64).astype("datetime64[s]"),
     )
     frame = frame.sort_values(["timestamp", "customer_id"], kind="stable").reset_index(drop=True)
-    frame["transaction_id"] = stage.number_ids("T", len(frame), 9)
+    frame["transaction_id"] = stage.number_ids(prefix, len(frame), 9)
     extra = ["causal_campaign_id"] if "causal_campaign_id" in frame else []
     return frame[[*COLUMNS, *extra]]
 
@@ -254,66 +257,119 @@ def _seed_multipliers(seed_data: pd.DataFrame, customers: pd.DataFrame) -> pd.Da
     return table
 
 
+STAGE = NAME
 PARENTS = (schema.DEMOGRAPHICS, schema.PREFERENCES, schema.CAMPAIGNS, schema.ENGAGEMENTS, schema.AUDIENCE)
+SHARED = (schema.CAMPAIGNS,)  # every partition reads the whole campaigns table
+PARTITIONED = (NAME,)
+CATEGORICAL = [*STRATA, *ATTRIBUTES, "quantity"]
 
 
-def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
-    """Synthetic transactions of the customers in ``parents``, the attribution and lifecycle ground
-    truth; ``config.seed_data`` (a transactions table) replaces the simulated seed."""
-    demographics, preferences = parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES]
-    campaigns, engagements = parents[schema.CAMPAIGNS], parents[schema.ENGAGEMENTS]
-    seed, seed_data = config.seed, config.seed_data
-    rng = seeding.generator(seed, NAME)
-    customers = purchases.customer_table(demographics, preferences)
-    life = lifecycle.simulate(customers, seed=seed, start=config.start, end=config.end)
-    slots = purchase_slots(customers, life, campaigns, parents[schema.AUDIENCE], engagements, config, rng)
-    slots = _with_customer(slots, customers)
-    if seed_data is None:
-        sample = rng.choice(len(customers), min(config.seed_customers, len(customers)), replace=False)
-        in_sample = slots["customer_id"].isin(customers["customer_id"].to_numpy()[sample]).to_numpy()
-        table = simulate_purchases(slots[in_sample].reset_index(drop=True), customers, rng)
+def _slots(
+    parents: Mapping[str, pd.DataFrame], shared: Mapping[str, pd.DataFrame], config: ChainConfig, label: str
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """A partition's customers, their lives and their purchase slots (with the customer columns)."""
+    customers = purchases.customer_table(parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES])
+    life = lifecycle.simulate(
+        customers, seed=config.seed, start=config.start, end=config.end, partition=label
+    )
+    campaigns = shared[schema.CAMPAIGNS]
+    engagements = parents[schema.ENGAGEMENTS]
+    slots = purchase_slots(customers, life, campaigns, parents[schema.AUDIENCE], engagements, config, label)
+    return customers, life, _with_customer(slots, customers)
+
+
+def survey(
+    parents: Mapping[str, pd.DataFrame], shared: Mapping, config: ChainConfig, partition: Partition
+) -> pd.DataFrame:
+    """The seed purchases of a partition's seed customers (simulated attributes), or the customers
+    of the user's seed table."""
+    if config.seed_data is not None:
+        customers = purchases.customer_table(parents[schema.DEMOGRAPHICS], parents[schema.PREFERENCES])
+        return customers[customers["customer_id"].isin(config.seed_data["customer_id"])]
+    customers, _, slots = _slots(parents, shared, config, partition.label)
+    rate = partitions.seed_rate(config.seed_customers, partition)
+    chosen = partitions.seed_mask(customers["customer_id"], seed=config.seed, purpose=NAME, rate=rate)
+    in_sample = slots["customer_id"].isin(customers["customer_id"][chosen]).to_numpy()
+    rng = seeding.generator(config.seed, NAME, partition=partition.label, purpose="seed")
+    return simulate_purchases(slots[in_sample].reset_index(drop=True), customers, rng)
+
+
+def fit(surveys: Sequence[pd.DataFrame], shared: Mapping, config: ChainConfig) -> partitioned.Fitted:
+    """The purchase synthesizer, fitted on the seed purchases (or the user's transactions)."""
+    if config.seed_data is None:
+        table = pd.concat(surveys, ignore_index=True)
         seed_frame = finish(table).drop(columns="causal_campaign_id")
     else:
-        table, seed_frame = _seed_multipliers(seed_data, customers), seed_data
-    log.info("%s purchases; fitting the purchase synthesizer", f"{len(slots):,}")
+        customers = pd.concat(surveys, ignore_index=True)
+        table, seed_frame = _seed_multipliers(config.seed_data, customers), config.seed_data
+    log.info("%s seed purchases; fitting the purchase synthesizer", f"{len(table):,}")
     # The multiplier is right-skewed (lognormal): the copula fits its logarithm with truncated-normal
     # marginals, as consumer.py does.
     table = table.assign(basket_multiplier=np.log(table["basket_multiplier"].clip(1e-3, None)))
-    models: dict = {}
-    pool = stage.fit_and_sample(
+    model = stage.fit_model(
         table,
         name=NAME,
-        categorical=[*STRATA, *ATTRIBUTES, "quantity"],
+        categorical=CATEGORICAL,
         numerical=["basket_multiplier"],
         kind=config.synthesizer,
-        seed=seeding.child_seed(seed, NAME, purpose="synthesizer"),
-        rows=min(len(slots), constants.CHAIN_POOL_ROWS),
+        seed=seeding.child_seed(config.seed, NAME, purpose="synthesizer"),
         epochs=config.epochs,
         device=config.device,
-        models=models,
         fit_rows=constants.CHAIN_FIT_ROWS,
         by=QUANTITY_CLASSES,
         distribution=constants.CHAIN_MARGINALS,
     )
+    return partitioned.Fitted(models={NAME: model}, seeds={NAME: seed_frame}, state=model)
+
+
+def make(
+    fitted: partitioned.Fitted,
+    parents: Mapping[str, pd.DataFrame],
+    shared: Mapping[str, pd.DataFrame],
+    config: ChainConfig,
+    partition: Partition,
+) -> partitioned.Part:
+    """A partition's transactions, their attribution truth and its customers' lifecycle truth."""
+    label = partition.label
+    _, life, slots = _slots(parents, shared, config, label)
+    pool = stage.sample_pool(
+        fitted.state,
+        max(1, min(len(slots), constants.CHAIN_POOL_ROWS)),
+        seed=seeding.child_seed(config.seed, NAME, partition=label, purpose="pool"),
+        kind=config.synthesizer,
+        categorical=CATEGORICAL,
+        numerical=["basket_multiplier"],
+        by=QUANTITY_CLASSES,
+    )
     pool["quantity"] = pd.to_numeric(pool["quantity"], errors="coerce").fillna(1)
     pool["basket_multiplier"] = np.exp(pool["basket_multiplier"])
+    rng = seeding.generator(config.seed, NAME, partition=label, purpose="match")
     chosen = stage.match_rows(slots, pool, STRATA, rng)
     drawn = pool.iloc[chosen].reset_index(drop=True)[[*ATTRIBUTES, "quantity", "basket_multiplier"]]
     orders = pd.concat([slots.reset_index(drop=True), drawn], axis=1)
     # Cash is paid in person: a remote purchase drawn with cash pays by debit card (a structural rule).
     remote_cash = (orders["channel"] != "in_store") & (orders["payment_method"] == "cash")
     orders.loc[remote_cash, "payment_method"] = "debit_card"
-    frame = finish(orders)
-    return stage.StageResult(
-        NAME,
+    frame = finish(orders, stage.part_prefix("T", partition))
+    return partitioned.Part(
         {NAME: frame.drop(columns="causal_campaign_id")},
-        {NAME: seed_frame},
-        models,
-        truth_files={
+        {
             lifecycle.TRUTH_FILE: lifecycle.truth_table(life),
             purchases.ATTRIBUTION_FILE: attribution_truth(frame),
         },
     )
+
+
+def conclude(fitted: partitioned.Fitted, summaries: Sequence, config: ChainConfig) -> None:
+    """No ground_truth.json of its own (its truth files are per partition)."""
+    return None
+
+
+def generate(parents: Mapping[str, pd.DataFrame], config: ChainConfig) -> stage.StageResult:
+    """Synthetic transactions of the customers in ``parents``, the attribution and lifecycle ground
+    truth, partition by partition (:mod:`utils.chain.partitioned`); ``config.seed_data`` (a
+    transactions table) replaces the simulated seed."""
+    return partitioned.generate(sys.modules[__name__], parents, config)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

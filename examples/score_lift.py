@@ -26,7 +26,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from utils.core.datasets import load_dataset  # reads CSV or Parquet alike
+from utils.core.datasets import load_dataset, load_truth  # reads CSV or Parquet alike
 
 Z95 = 1.959963984540054
 
@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         f"against pooled truth {pooled_truth:.5f}: {abs(pooled - pooled_truth) / pooled_se:.2f} "
         f"standard errors apart ({abs(pooled - pooled_truth) / clustered_se:.2f} clustered)"
     )
-    causes = pd.read_csv(folder / "ground_truth" / "attribution.csv", dtype=str)
+    causes = load_truth(folder, "attribution", dtype=str)  # a CSV file or a folder of Parquet parts
     scores = attribution_scores(sales, causes, campaigns)
     print("\nlast-touch attribution against the causal truth (shares of all purchases):")
     with pd.option_context("display.width", 160, "display.float_format", "{:.4f}".format):

@@ -234,9 +234,11 @@ def test_seed_data_fits_on_a_users_table(built, tmp_path):
 
 def test_ctgan_end_to_end(tmp_path):
     small = SMALL | {"rows_per_state": 300, "seed_customers": 300, "demographic_seed_rows": 1_000}
-    tables = build_dataset.build_dataset(
+    rows = build_dataset.build_dataset(
         states=["NY"], synthesizer="ctgan", epochs=2, seed=1, out_dir=str(tmp_path), **small
     )
+    tables = _tables(tmp_path)
+    assert rows == {name: len(frame) for name, frame in tables.items()}
     assert len(tables["transactions"]) > 0 and len(tables["engagements"]) > 0
     assert all(r.violations == 0 for r in check_rules(tables))
     assert (tmp_path / "models" / "engagements.pkl").exists()

@@ -21,7 +21,7 @@ import build_dataset
 from utils.chain import lifecycle, purchases
 from utils.chain.bias import Bias, parse_bias
 from utils.core import schema
-from utils.core.datasets import load_dataset, load_demographics
+from utils.core.datasets import load_dataset, load_demographics, load_truth
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -35,7 +35,7 @@ def _outcomes(folder: Path, truth: dict) -> pd.DataFrame:
     audience = load_dataset(folder, "campaign_audience")
     campaigns = load_dataset(folder, "marketing_campaigns").set_index("campaign_id")
     sales = load_dataset(folder, "transactions")
-    effects = pd.read_csv(folder / purchases.EFFECTS_FILE)
+    effects = load_truth(folder, purchases.EFFECTS_FILE)
     frame = audience.merge(effects, on=["campaign_id", "customer_id"], validate="one_to_one")
     first = pd.to_datetime(frame["campaign_id"].map(campaigns["start_date"])).dt.normalize()
     last = pd.to_datetime(frame["campaign_id"].map(campaigns["end_date"])).dt.normalize()
@@ -50,7 +50,7 @@ def _outcomes(folder: Path, truth: dict) -> pd.DataFrame:
 def test_every_audience_pair_has_its_effects_and_true_lift_is_their_mean(small_build):
     truth = _truth(small_build)
     audience = load_dataset(small_build, "campaign_audience")
-    effects = pd.read_csv(small_build / purchases.EFFECTS_FILE)
+    effects = load_truth(small_build, purchases.EFFECTS_FILE)
     assert len(effects) == len(audience) > 0
     assert (
         effects["p_outcome_treated"].between(0, 1).all() and effects["p_outcome_control"].between(0, 1).all()
@@ -87,7 +87,7 @@ def test_the_truth_predicts_the_released_outcomes(small_build):
 
 def test_attribution_truth_names_what_caused_each_purchase(small_build):
     sales = load_dataset(small_build, "transactions")
-    causes = pd.read_csv(small_build / purchases.ATTRIBUTION_FILE, dtype=str)
+    causes = load_truth(small_build, purchases.ATTRIBUTION_FILE, dtype=str)
     assert list(causes["transaction_id"]) == list(sales["transaction_id"])
     caused = sales.merge(causes.dropna(), on="transaction_id")
     assert 0 < len(caused) < 0.5 * len(sales)

@@ -33,6 +33,9 @@ class Dataset:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     states: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
+    # A folder of more than ``max_customers`` customers is validated on a seeded sample of them,
+    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``.
+    sampled: dict | None = None
 
     def rows(self) -> dict[str, int]:
         """Row count per table."""
@@ -61,15 +64,30 @@ def lean(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, index=frame.index)
 
 
-def load_folder(folder: str | os.PathLike, *, required: bool = True) -> Dataset:
+def load_folder(
+    folder: str | os.PathLike,
+    *,
+    required: bool = True,
+    max_customers: int | None = constants.VALIDATION_MAX_CUSTOMERS,
+    seed: int = constants.DEFAULT_SEED,
+) -> Dataset:
     """Every table found in ``folder`` (local or ``az://``), each checked against the schema.
 
     ``required`` makes a missing folder or missing demographics a UserError (the data folder); without
     it a missing folder is an empty :class:`Dataset` (the seed folder). A table that is there but
     cannot be read (0 bytes, not CSV/Parquet), has another table's columns or duplicated primary keys
     is a UserError naming the file: validating it would only produce noise.
+
+    A folder of more than ``max_customers`` customers is read as a seeded sample of about that many
+    customers (by a hash of the customer id, :func:`utils.chain.partitions.seed_mask`) with all of
+    their rows in every table, read chunk by chunk or part by part: memory follows the sample, and
+    the links between the tables hold inside it. The campaigns are read whole.
     """
     folder = str(folder)
+    if max_customers is not None and required:
+        customers = _count_customers(folder)
+        if customers > max_customers:
+            return _load_sample(folder, customers, max_customers, seed)
     dataset = Dataset(folder)
     try:
         datasets.require_folder(folder)
@@ -98,6 +116,68 @@ def load_folder(folder: str | os.PathLike, *, required: bool = True) -> Dataset:
         check_primary_key(name, frame, folder)
         dataset.tables[name] = lean(frame)
     return dataset
+
+
+def _count_customers(folder: str) -> int:
+    """Customers of the folder's demographics files (0 when it has none)."""
+    try:
+        states = datasets.demographics_states(folder)
+    except UserError:
+        return 0
+    stems = [f"{state}_{schema.DEMOGRAPHICS}" for state in states]
+    return sum(len(datasets.load_dataset(folder, stem, columns=["customer_id"])) for stem in stems)
+
+
+def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> Dataset:
+    """:func:`load_folder` on a seeded sample of about ``max_customers`` of ``customers``."""
+    from utils.chain import partitions
+    from utils.core.loader import DataLoader
+
+    rate = max_customers / customers
+    dataset = Dataset(folder, states=datasets.demographics_states(folder))
+    frames = []
+    for state in dataset.states:
+        frame = _read_checked(folder, schema.DEMOGRAPHICS, f"{state}_{schema.DEMOGRAPHICS}")
+        chosen = partitions.seed_mask(frame["customer_id"], seed=seed, purpose="validation", rate=rate)
+        frames.append(frame[chosen])
+    demographics = pd.concat(frames, ignore_index=True)
+    check_primary_key(schema.DEMOGRAPHICS, demographics, folder)
+    dataset.tables[schema.DEMOGRAPHICS] = lean(demographics)
+    wanted = set(demographics["customer_id"].astype(str))
+    rows_read = {}
+    for name in schema.TABLE_NAMES[1:]:
+        try:
+            path = datasets.find_dataset(folder, name)
+        except UserError:
+            dataset.missing.append(name)
+            continue
+        if "customer_id" not in schema.TABLES[name].column_names:
+            frame = _read_checked(folder, name, name)
+            rows_read[name] = len(frame)
+        else:
+            loader, kept, seen = DataLoader(cache_dir=None), [], 0
+            files = datasets.part_files(path) if not path.endswith((".csv", ".parquet")) else [path]
+            try:
+                for file in files:
+                    for chunk in loader.iter_chunks(file):
+                        check_columns(name, chunk, path)
+                        seen += len(chunk)
+                        chunk = stage_plain(chunk)
+                        kept.append(chunk[chunk["customer_id"].astype(str).isin(wanted)])
+            except (ValueError, OSError) as error:
+                raise UserError(f"cannot read {path}: {_one_line(error)}") from None
+            frame = pd.concat(kept, ignore_index=True)
+            rows_read[name] = seen
+        check_primary_key(name, frame, folder)
+        dataset.tables[name] = lean(frame)
+    dataset.sampled = {"customers": len(demographics), "of": customers, "rows_read": rows_read}
+    return dataset
+
+
+def stage_plain(frame: pd.DataFrame) -> pd.DataFrame:
+    """Category and Arrow text columns (chunks carry their own categories) as plain objects."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype | pd.StringDtype)]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def _read_checked(folder: str, table: str, stem: str) -> pd.DataFrame:

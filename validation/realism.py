@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 import constants
-from utils.core import storage
+from utils.core import datasets
 from utils.core.cli import UserError
 from validation.checks import FAIL, PASS, SKIP, Check
 from validation.realism_metrics import METRICS, Data, Measure, NeedsTable, measure_all, profiles
@@ -49,7 +49,7 @@ BENCHMARK_COLUMNS = (
     "sources",
     "notes",
 )
-LIFECYCLE_FILES = ("ground_truth/lifecycle.csv", "ground_truth/lifecycle.parquet")
+LIFECYCLE_TRUTH = "lifecycle"  # ground_truth/lifecycle.csv, or its folder of parts
 CATEGORY = "realism"
 Z95 = 1.959963984540054  # two-sided 95 % normal quantile (Wilson interval, ±SE interval)
 
@@ -68,19 +68,21 @@ def load_benchmarks(path=BENCHMARKS_CSV) -> pd.DataFrame:
 
 
 def load_lifecycle(data_dir) -> tuple[pd.DataFrame | None, str]:
-    """``ground_truth/lifecycle.csv`` of a build (local or ``az://``) and a note; None and why if absent."""
-    for name in LIFECYCLE_FILES:
-        path = storage.join(data_dir, *name.split("/"))
-        if storage.exists(path):
-            try:
-                frame = storage.read_table(path)
-            except (ValueError, OSError) as error:  # empty, not CSV/Parquet (pandas' errors are ValueErrors)
-                raise UserError(f"cannot read {path}: {' '.join(str(error).split())[:200]}") from None
-            missing = {"customer_id", "acquired_on", "churned_on"} - set(frame.columns)
-            if missing:
-                raise UserError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
-            return frame, name
-    return None, f"no {LIFECYCLE_FILES[0]} in the build (an older build): churn cannot be measured"
+    """``ground_truth/lifecycle`` of a build (local or ``az://``) and a note; None and why if absent."""
+    path = datasets.truth_location(data_dir, LIFECYCLE_TRUTH)
+    if path is None:
+        return (
+            None,
+            f"no ground_truth/{LIFECYCLE_TRUTH}.csv in the build (an older build): churn cannot be measured",
+        )
+    try:
+        frame = datasets.load_truth(data_dir, LIFECYCLE_TRUTH)
+    except (ValueError, OSError) as error:  # empty, not CSV/Parquet (pandas' errors are ValueErrors)
+        raise UserError(f"cannot read {path}: {' '.join(str(error).split())[:200]}") from None
+    missing = {"customer_id", "acquired_on", "churned_on"} - set(frame.columns)
+    if missing:
+        raise UserError(f"{path} lacks the column(s) {', '.join(sorted(missing))}")
+    return frame, f"ground_truth/{LIFECYCLE_TRUTH}"
 
 
 # --- verdicts ---------------------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ MIN_CUSTOMERS = 200  # customers behind a per-customer figure: top-20 % share [1
 # hold about 63 % of revenue), so below a few thousand the sample variances behind its standard error
 # are themselves unreliable: on a 2,000-customer build four TV campaigns came out at 60 +- 23.
 MIN_TV_UNEXPOSED = 3_000
+MIN_CONTROL_OUTCOMES = 30  # a relative lift is judged when its control group has this many outcomes
 MIN_QUINTILE = 1_300  # customers per income quintile behind the top / bottom spend ratio [1,292]
 MIN_GAPS = 100  # inter-purchase gaps behind their median [22]
 MIN_ROWS_PER_HOUR = 100  # hour-of-day profiles, x 24 = 2,400 rows: remote max/min [1,452], busiest hour [646]
@@ -495,6 +496,13 @@ def _lift(frame: pd.DataFrame, relative: bool, note: str = "") -> Measure:
     if n1 < 2 or n0 < 2 or outcome[~treated].mean() == 0:
         return missing("no treatment and control customers with purchases")
     p1, p0 = outcome[treated].mean(), outcome[~treated].mean()
+    if relative and outcome[~treated].sum() < MIN_CONTROL_OUTCOMES:
+        # The delta-method interval of a ratio needs events in its denominator: with a handful of
+        # control purchases (87 control rows, 2,000 customers) it missed the band by noise alone.
+        return missing(
+            f"{outcome[~treated].sum():.0f} control rows with the outcome (< {MIN_CONTROL_OUTCOMES}): "
+            "too few for a relative lift"
+        )
     customer = pd.factorize(frame["customer"].to_numpy())[0]
     size = customer.max() + 1
     s1 = np.bincount(customer[treated], weights=outcome[treated] - p1, minlength=size) / n1

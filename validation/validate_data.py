@@ -138,7 +138,13 @@ def validate(
         log.info("%s", name)
 
     log.info("loading")  # bad input stops here, before the progress bar starts
-    synthetic = load_folder(data_dir)
+    synthetic = load_folder(data_dir, seed=seed)
+    if synthetic.sampled:
+        log.info(
+            "%s customers: validating a seeded sample of %s of them, with all their rows",
+            f"{synthetic.sampled['of']:,}",
+            f"{synthetic.sampled['customers']:,}",
+        )
     seed_data = load_folder(seed_dir, required=False)
     truth = load_ground_truth(data_dir)
     lifecycle, lifecycle_why = realism.load_lifecycle(data_dir)
@@ -236,6 +242,7 @@ def validate(
         "data_dir": data_dir,
         "seed_dir": seed_dir,
         "rows": synthetic.rows(),
+        "sampled": synthetic.sampled,
         "seed_rows": seed_data.rows(),
         "missing_tables": synthetic.missing,
         "settings": {

@@ -15,8 +15,8 @@ A Pareto/NBD ("buy till you die") process, the standard model of non-contractual
 
 One rule, used by marketing.py (who is still a customer, who is on the house list) and by
 transaction.py (when purchases happen); its outcome per customer is the lifecycle ground truth
-(``ground_truth/lifecycle.csv``). Draws are keyed by the sorted customer ids and the build seed, so
-both stages get the same life for the same customer.
+(``ground_truth/lifecycle``). Draws are keyed by the sorted customer ids, the build seed and the
+customer partition, so both stages get the same life for the same customer.
 """
 
 from __future__ import annotations
@@ -37,10 +37,12 @@ DROPOUT_LOYALTY_SLOPE = -1.5  # log-hazard change per unit of brand loyalty abov
 REMOTE_SHARE = 0.18  # mean probability that a purchase is remote (Atlanta Fed: ~17-22 % of purchases)
 REMOTE_CONCENTRATION = 16.0  # Beta concentration of the per-customer remote share
 COLUMNS = ("customer_id", "acquired_on", "churned_on")
-TRUTH_FILE = "ground_truth/lifecycle.csv"  # beside the data, written by the transactions stage
+TRUTH_FILE = "lifecycle"  # ground_truth/lifecycle.csv (or a folder of parts), by the transactions stage
 
 
-def simulate(customers: pd.DataFrame, *, seed: int, start: str, end: str) -> pd.DataFrame:
+def simulate(
+    customers: pd.DataFrame, *, seed: int, start: str, end: str, partition: str = ""
+) -> pd.DataFrame:
     """Per customer (same order as ``customers``): acquisition and churn dates, rate, remote share.
 
     ``customers`` needs customer_id, age, purchase_frequency, brand_loyalty, preferred_device.
@@ -49,7 +51,7 @@ def simulate(customers: pd.DataFrame, *, seed: int, start: str, end: str) -> pd.
     """
     order = np.argsort(customers["customer_id"].to_numpy().astype(str), kind="stable")
     ordered = customers.iloc[order]
-    rng = seeding.generator(seed, "lifecycle")
+    rng = seeding.generator(seed, "lifecycle", partition=partition)
     n = len(customers)
     first, last = np.datetime64(start, "D"), np.datetime64(end, "D")
     lookback = round(ACQUISITION_LOOKBACK_YEARS * 365.25)

@@ -37,8 +37,9 @@ from utils.core import seeding
 from utils.core.schema import CATEGORIES
 
 STAGE = "purchases"  # the randomness coordinates both stages draw the purchases from
-EFFECTS_FILE = "ground_truth/effects.csv"  # per audience pair: P(outcome | treated), P(outcome | control)
-ATTRIBUTION_FILE = "ground_truth/attribution.csv"  # per transaction: the campaign that caused it, or empty
+# Per-row truth files (ground_truth/{name}.csv, or a folder of Parquet parts):
+EFFECTS_FILE = "effects"  # per audience pair: P(outcome | treated), P(outcome | control)
+ATTRIBUTION_FILE = "attribution"  # per transaction: the campaign that caused it, or empty
 OUTCOME_WINDOW_DAYS = constants.OUTCOME_WINDOW_DAYS
 # Probability that a treated average customer makes one extra purchase because of a campaign of this
 # channel (objective factor 1): email from Hillstrom's randomised e-mail test (conversion 0.57 %
@@ -215,9 +216,9 @@ def purchases_on(
     return stamps, remote
 
 
-def organic(life: pd.DataFrame, period: Period, seed: int) -> pd.DataFrame:
+def organic(life: pd.DataFrame, period: Period, seed: int, partition: str = "") -> pd.DataFrame:
     """Organic purchases: ``row`` (position in ``life``), ``timestamp`` (local seconds), ``remote``."""
-    rng = seeding.generator(seed, STAGE, purpose="organic")
+    rng = seeding.generator(seed, STAGE, partition=partition, purpose="organic")
     low, high = alive_interval(life, period)
     frames = []
     for profile, share in (("in_store", 1 - life["remote_share"]), ("remote", life["remote_share"])):
@@ -347,6 +348,7 @@ def caused(
     life: pd.DataFrame,
     period: Period,
     seed: int,
+    partition: str = "",
 ) -> pd.DataFrame:
     """The purchases campaigns cause among ``treated`` pairs (``row``, ``col``: positions in the
     customers / campaigns, in :func:`audience_order`): ``pair`` (the pair's position in
@@ -356,7 +358,7 @@ def caused(
     weights over the campaign's response days; ``CLICK_THROUGH`` of a digital channel's purchases
     follow a click and are made online, the others (view-through, TV, mail) by the customer's mix of
     store and remote (mail codes in store hours)."""
-    rng = seeding.generator(seed, STAGE, purpose="caused")
+    rng = seeding.generator(seed, STAGE, partition=partition, purpose="caused")
     happened = rng.random(len(treated)) < q
     pairs = pd.DataFrame({"pair": np.flatnonzero(happened)}).join(
         treated[["row", "col"]].reset_index(drop=True), on="pair"

@@ -67,6 +67,10 @@ class StageResult:
     models: dict[str, Any] = field(default_factory=dict)
     ground_truth: dict | None = None
     truth_files: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # A partitioned stage's tables and truth files by partition: [(partition, frame), ...] by name
+    # (utils.chain.partitioned); written as parts (joined into one file for CSV).
+    parts: dict[str, list] = field(default_factory=dict)
+    truth_parts: dict[str, list] = field(default_factory=dict)
 
 
 # --- Command line ----------------------------------------------------------------------------------
@@ -264,7 +268,7 @@ def decode(
     return pd.concat([parts, sampled[list(numerical)].astype(float)], axis=1)
 
 
-def fit_and_sample(
+def fit_model(
     table: pd.DataFrame,
     *,
     name: str,
@@ -272,23 +276,20 @@ def fit_and_sample(
     numerical: Sequence[str],
     kind: str,
     seed: int,
-    rows: int,
     epochs: int | None = None,
-    models: dict | None = None,
     fit_rows: int | None = None,
     by: Sequence[str] = (),
     distribution: str | None = None,
     device: str = constants.DEFAULT_DEVICE,
-) -> pd.DataFrame:
-    """Fit a synthesizer of ``kind`` on ``table`` (at most ``fit_rows`` rows) and sample ``rows`` rows.
+) -> Any:
+    """Fit a synthesizer of ``kind`` on ``table`` (at most ``fit_rows`` rows); sample it with
+    :func:`sample_pool` (the same ``categorical``, ``numerical`` and ``by``).
 
     ``by`` (categorical columns): for ``gaussian_copula``, one copula per class of them (classes under
     ``constants.SYNTH_MIN_CLASS_ROWS`` rows share one); CTGAN and TVAE fit one model on all columns.
     ``device``: where CTGAN / TVAE train (auto, cpu, cuda).
     ``distribution``: the Gaussian copula's marginal family (SDV's ``default_distribution``, ``beta``
     when None; ``truncnorm`` fits about 10x faster, which counts when one copula is fitted per class).
-    The fitted model is put in ``models[name]`` when ``models`` is given (the orchestrator saves it
-    as ``models/{name}.pkl`` once the stage's rules pass).
     """
     options = {"default_distribution": distribution} if distribution and kind == "gaussian_copula" else {}
     if kind != "gaussian_copula":
@@ -304,7 +305,7 @@ def fit_and_sample(
         uniform = [c for c, sdtype in sdtypes.items() if sdtype == "categorical" and c not in by]
         options["numerical_distributions"] = dict.fromkeys(uniform, "uniform")
     if by:
-        model = synth.fit_conditional_synthesizer(
+        return synth.fit_conditional_synthesizer(
             frame,
             kind,
             by,
@@ -315,13 +316,23 @@ def fit_and_sample(
             epochs=epochs,
             **options,
         )
-    else:
-        model = synth.fit_synthesizer(
-            frame, kind, seed=seed, table_name=name, sdtypes=sdtypes, epochs=epochs, **options
-        )
-    if models is not None:
-        models[name] = model
-    log.info("sampling %s synthetic %s rows", f"{rows:,}", name)
+    return synth.fit_synthesizer(
+        frame, kind, seed=seed, table_name=name, sdtypes=sdtypes, epochs=epochs, **options
+    )
+
+
+def sample_pool(
+    model: Any,
+    rows: int,
+    *,
+    seed: int,
+    kind: str,
+    categorical: Sequence[str],
+    numerical: Sequence[str],
+    by: Sequence[str] = (),
+) -> pd.DataFrame:
+    """``rows`` synthetic rows of a model from :func:`fit_model`, in the stage's columns."""
+    by = list(by) if kind == "gaussian_copula" else []
     return decode(synth.sample_synthesizer(model, rows, seed=seed), categorical, numerical, by)
 
 
@@ -385,6 +396,12 @@ def number_ids(prefix: str, count: int, width: int) -> np.ndarray:
     return np.char.add(prefix, digits).astype(object)
 
 
+def part_prefix(prefix: str, partition) -> str:
+    """The key prefix of a partition's rows (``E0003-``): keys stay unique across partitions made
+    apart, on any worker, and say which part file holds the row."""
+    return f"{prefix}{partition.index:04d}-"
+
+
 def check_tables(
     tables: Mapping[str, pd.DataFrame], stage: str, new: Sequence[str] | None = None
 ) -> list[rules.RuleResult]:
@@ -407,19 +424,33 @@ def write_result(run: runs.Run, result: StageResult, parents: Mapping[str, pd.Da
     for name, frame in result.tables.items():
         same_stage = [parent for parent in schema.TABLES[name].parents if parent in result.tables]
         parents_of = inputs | {parent: [run.run_id] for parent in same_stage}
-        written += run.write_table(name, frame, parents=parents_of)
+        if name in result.parts:
+            run.write_parts(name, result.parts[name], stage=result.stage, parents=parents_of)
+        else:
+            written += run.write_table(name, frame, parents=parents_of)
+    for name, parts in result.truth_parts.items():
+        run.write_parts(name, parts, stage=result.stage, truth=True)
     for name, frame in result.seeds.items():
         written += run.write_seed(name, frame)
-    for name, model in result.models.items():
-        data = synth.synthesizer_bytes(model, name)
-        path = f"{schema.MODELS_FOLDER}/{name}.pkl"
-        written.append(run.write_bytes(path, data, stage=result.stage, kind="model"))
-    if result.ground_truth is not None:
-        text = json.dumps(result.ground_truth, indent=2, sort_keys=True) + "\n"
-        written.append(run.write_bytes(schema.GROUND_TRUTH, text.encode(), stage=result.stage, kind="truth"))
+    written += write_models_and_truth(run, result.stage, result.models, result.ground_truth)
     for path, frame in result.truth_files.items():
         data = frame.to_csv(index=False, lineterminator="\n").encode()
         written.append(run.write_bytes(path, data, stage=result.stage, kind="truth"))
+    return written
+
+
+def write_models_and_truth(
+    run: runs.Run, stage_name: str, models: Mapping[str, Any], truth: dict | None
+) -> list[str]:
+    """Stage a stage's fitted models (canonical bytes, or given as bytes) and its ``ground_truth.json``."""
+    written = []
+    for name, model in models.items():
+        data = model if isinstance(model, bytes) else synth.synthesizer_bytes(model, name)
+        path = f"{schema.MODELS_FOLDER}/{name}.pkl"
+        written.append(run.write_bytes(path, data, stage=stage_name, kind="model"))
+    if truth is not None:
+        text = json.dumps(truth, indent=2, sort_keys=True) + "\n"
+        written.append(run.write_bytes(schema.GROUND_TRUTH, text.encode(), stage=stage_name, kind="truth"))
     return written
 
 
@@ -444,6 +475,7 @@ def run_stage(
         try:
             result = generate(tables, config)
             write_result(run, result, tables)
+            run.join_csv_parts()
             run.publish()
         except BaseException:
             run.discard()

@@ -44,12 +44,31 @@ def models_dir(out_dir: str | os.PathLike) -> str:
 
 
 def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
-    """The existing file of dataset ``name`` in ``data_dir`` (CSV or Parquet), else a UserError."""
+    """The existing file of dataset ``name`` in ``data_dir`` (CSV or Parquet), or its folder of
+    Parquet parts (``engagements/part-00000.parquet``...), else a UserError."""
     for fmt in storage.TABLE_FORMATS:
         path = dataset_path(data_dir, name, fmt)
         if storage.exists(path):
             return path
-    raise UserError(f"no {name} dataset (.csv or .parquet) in {data_dir}")
+    folder = storage.join(data_dir, name)
+    if part_files(folder):
+        return folder
+    raise UserError(f"no {name} dataset (.csv, .parquet or a folder of parts) in {data_dir}")
+
+
+def part_files(folder: str | os.PathLike) -> list[str]:
+    """The Parquet part files of a partitioned table's folder, in partition order (empty if none)."""
+    names = [
+        name for name in storage.list_names(folder) if name.startswith("part-") and name.endswith(".parquet")
+    ]
+    return [storage.join(folder, name) for name in sorted(names)]
+
+
+def read_file(path: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """One table file (CSV or Parquet, local or ``az://``) with the schema's types (DataLoader)."""
+    from utils.core.loader import DataLoader
+
+    return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
 
 
 def require_folder(data_dir: str | os.PathLike) -> str:
@@ -100,9 +119,10 @@ def demographics_states(data_dir: str | os.PathLike) -> list[str]:
 
 
 def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    from utils.core.loader import DataLoader
-
-    return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
+    parts = part_files(path) if not path.endswith(tuple(f".{fmt}" for fmt in storage.TABLE_FORMATS)) else []
+    if parts:
+        return pd.concat([read_file(part, columns) for part in parts], ignore_index=True)
+    return read_file(path, columns)
 
 
 def load_dataset(
@@ -125,3 +145,27 @@ def load_demographics(
         raise UserError(f"no *_demographics files in {data_dir}")
     frames = [_read(find_dataset(data_dir, f"{state}_{DEMOGRAPHICS}"), columns) for state in states]
     return pd.concat(frames, ignore_index=True)
+
+
+def truth_location(data_dir: str | os.PathLike, name: str) -> str | None:
+    """Where a build's per-row truth file ``name`` (``effects``, ``attribution``, ``lifecycle``) is:
+    ``ground_truth/{name}.csv`` or its folder of Parquet parts; None when the build has none."""
+    base = storage.join(data_dir, schema.TRUTH_FOLDER)
+    for path in (storage.join(base, f"{name}.csv"), storage.join(base, f"{name}.parquet")):
+        if storage.exists(path):
+            return path
+    folder = storage.join(base, name)
+    return folder if part_files(folder) else None
+
+
+def load_truth(data_dir: str | os.PathLike, name: str, **read_options) -> pd.DataFrame:
+    """A build's per-row truth file ``name`` (see :func:`truth_location`); a UserError if absent.
+    ``read_options`` go to pandas' CSV reader (e.g. ``dtype=str``)."""
+    path = truth_location(data_dir, name)
+    if path is None:
+        raise UserError(f"no ground_truth/{name} (.csv or a folder of parts) in {data_dir}")
+    if path.endswith(".csv"):
+        return storage.read_table(path, **read_options)
+    if path.endswith(".parquet"):
+        return storage.read_table(path)
+    return pd.concat([storage.read_table(part) for part in part_files(path)], ignore_index=True)

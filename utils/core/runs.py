@@ -47,6 +47,39 @@ STAGES = ("demographics", "consumer_preferences", "marketing", "transactions")
 STAGE_OF_TABLE = {name: table.stage for name, table in schema.TABLES.items()}
 
 
+PART_FORMAT = "parquet"  # a partition task's files while the build runs (CSV is joined at the end)
+
+
+def part_path(name: str, partition) -> str:
+    """Where a partition's rows of a table (or of a ground-truth file such as ``effects``) are staged:
+    ``engagements/part-00003.parquet``, ``ground_truth/effects/part-00003.parquet``."""
+    folder = name if name in schema.TABLES else f"{schema.TRUTH_FOLDER}/{name}"
+    return f"{folder}/{partition.file_stem}.{PART_FORMAT}"
+
+
+def stage_part(
+    staging: str,
+    name: str,
+    partition,
+    frame: pd.DataFrame,
+    *,
+    stage: str,
+    parents: Mapping[str, list[str]] | None = None,
+    truth: bool = False,
+) -> dict[str, dict]:
+    """Write one partition's rows of table (or truth file) ``name`` into ``staging``; return its
+    record by relative path (without the run id, which :meth:`Run.add_records` adds). Runs where the
+    partition task runs, on any worker that sees the staging folder."""
+    relative = part_path(name, partition)
+    data = storage.table_bytes(frame.reset_index(drop=True), PART_FORMAT)
+    storage.write_bytes(data, storage.join(staging, *relative.split("/")))
+    record: dict = {"stage": stage, "kind": "truth" if truth else "table", "rows": len(frame)}
+    record |= {"truth": name} if truth else {"table": name, "state": None}
+    if parents is not None:
+        record["parents"] = {key: sorted(value) for key, value in parents.items()}
+    return {relative: record | {"part": partition.index, "sha256": _digest(data)}}
+
+
 def new_run_id() -> str:
     """A new run id: UTC time and 6 random hex digits, e.g. ``20261202T013000Z-3fa9c1``."""
     return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -191,7 +224,13 @@ def lineage_problems(folder: str) -> list[str] | None:
         return None
     files = manifest.get("files", {})
     problems = []
-    present = {name for name in storage.list_names(folder) if schema.table_of_file(name)}
+    present = set()
+    for name in storage.list_names(folder):
+        if schema.table_of_file(name):
+            present.add(name)
+        elif name in schema.PARTITIONED_TABLES:  # a Parquet table's folder of parts
+            inside = storage.list_names(storage.join(folder, name))
+            present |= {f"{name}/{part}" for part in inside if part.endswith(f".{PART_FORMAT}")}
     for name in sorted(present - set(files)):
         problems.append(f"{name} was not published by any run of the manifest")
     for name, record in sorted(files.items()):
@@ -278,6 +317,69 @@ class Run:
             part = part.reset_index(drop=True)
             written.append(self._stage_file(name, storage.table_bytes(part, self.fmt), record))
         return written
+
+    def add_records(self, records: Mapping[str, dict]) -> None:
+        """Adopt files a partition task staged (:func:`stage_part`)."""
+        for relative, record in records.items():
+            self.records[relative] = dict(record) | {"run_id": self.run_id}
+            self.stages.add(record["stage"])
+
+    def write_parts(self, name: str, parts, *, stage: str, parents=None, truth: bool = False) -> None:
+        """Stage a partitioned table (or truth file) given as ``[(partition, frame), ...]``."""
+        for partition, frame in parts:
+            self.add_records(
+                stage_part(self.staging, name, partition, frame, stage=stage, parents=parents, truth=truth)
+            )
+
+    def join_csv_parts(self) -> None:
+        """For a CSV run: each partitioned table's (and truth file's) parts become one CSV file
+        (``engagements.csv``, ``ground_truth/effects.csv``), read and appended part by part in
+        partition order, so memory holds one part at a time; Parquet runs keep the part folders."""
+        if self.fmt != "csv":
+            return
+        groups: dict[str, list[str]] = {}
+        for relative, record in self.records.items():
+            if "part" in record:
+                groups.setdefault(relative.rsplit("/", 1)[0], []).append(relative)
+        for folder, names in sorted(groups.items()):
+            names.sort(key=lambda relative: self.records[relative]["part"])
+            first = self.records[names[0]]
+            target = f"{folder}.csv"
+            digest, rows = self._append_csv(target, names)
+            record = {key: value for key, value in first.items() if key not in ("part", "sha256", "rows")}
+            for relative in names:
+                storage.remove(storage.join(self.staging, *relative.split("/")))
+                del self.records[relative]
+            self.records[target] = record | {"rows": rows, "sha256": digest}
+
+    def _append_csv(self, target: str, names: list[str]) -> tuple[str, int]:
+        import hashlib
+
+        digest, rows, chunks = hashlib.sha256(), 0, []
+        path = storage.join(self.staging, *target.split("/"))
+        local = not storage.is_remote(path)
+        stream = None
+        if local:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            stream = open(path, "wb")  # noqa: SIM115 - closed below; the staging folder is private
+        try:
+            for number, relative in enumerate(names):
+                frame = storage.read_table(storage.join(self.staging, *relative.split("/")))
+                data = storage.table_bytes(frame, "csv")
+                if number:
+                    data = data[data.index(b"\n") + 1 :]  # the header once
+                rows += len(frame)
+                digest.update(data)
+                if stream is not None:
+                    stream.write(data)
+                else:
+                    chunks.append(data)
+        finally:
+            if stream is not None:
+                stream.close()
+        if not local:
+            storage.write_bytes(b"".join(chunks), path)
+        return digest.hexdigest(), rows
 
     def write_bytes(self, relative: str, data: bytes, *, stage: str, kind: str) -> str:
         """Stage any other file of a stage (a model, ``ground_truth.json``)."""

@@ -312,6 +312,10 @@ SEED_FOLDER = "seed"  # the seed sample each stage fitted on, same names as the 
 MODELS_FOLDER = "models"  # fitted synthesizers, {stage or STATE_demographics}.pkl
 MANIFEST = "manifest.json"
 GROUND_TRUTH = "ground_truth.json"
+TRUTH_FOLDER = "ground_truth"  # per-row truth files: effects, attribution, lifecycle
+# Tables with a row per customer or per customer event: generated and written per customer partition
+# (utils.chain.partitions); Parquet keeps them as folders of parts (engagements/part-00000.parquet).
+PARTITIONED_TABLES = (PREFERENCES, AUDIENCE, ENGAGEMENTS, TRANSACTIONS)
 
 
 def file_name(table: str, fmt: str, *, state: str | None = None) -> str:

@@ -1,0 +1,95 @@
+"""Customer partitions: every customer in exactly one, bounded sizes, choices that do not depend on
+which other customers are read; the stage scripts (whole tables in memory) and the build (partition
+by partition from its staging folder) make the same rows; a large folder is validated on a sample
+of customers with all their rows."""
+
+from __future__ import annotations
+
+import filecmp
+import shutil
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import marketing
+import transaction
+from utils.chain import partitions
+from utils.chain.rules import check_rules
+from utils.core import runs, schema
+from validation.loading import load_folder
+
+
+def _demographics(counts: dict[str, int]) -> pd.DataFrame:
+    ids = [f"{state}-{i:07d}" for state, n in counts.items() for i in range(1, n + 1)]
+    states = [state for state, n in counts.items() for _ in range(n)]
+    return pd.DataFrame({"customer_id": ids, "state": states})
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    counts=st.dictionaries(st.sampled_from(["NY", "TX", "WA", "CA"]), st.integers(1, 3_000), min_size=1),
+    size=st.integers(50, 2_000),
+)
+def test_every_customer_is_in_exactly_one_partition_of_bounded_size(counts, size):
+    frame = _demographics(counts)
+    plan = partitions.plan_of(frame, size)
+    assert [p.index for p in plan] == list(range(len(plan)))
+    assert [p.state for p in plan] == sorted(p.state for p in plan)  # states in sorted order
+    membership = np.stack([partitions.members(frame, p) for p in plan])
+    assert (membership.sum(axis=0) == 1).all()
+    for partition, mask in zip(plan, membership, strict=True):
+        assert set(frame.loc[mask, "state"]) <= {partition.state}
+        assert partition.total == len(frame)
+        # a hash bucket holds about state / parts customers: binomial, far under twice the size
+        expected = counts[partition.state] / partition.parts
+        assert mask.sum() <= expected + 6 * np.sqrt(expected) + 1
+        assert partition.parts == partitions.parts_of(counts[partition.state], size)
+
+
+@settings(max_examples=20, deadline=None)
+@given(n=st.integers(1, 5_000), seed=st.integers(0, 2**32 - 1), rate=st.floats(0.01, 1.0))
+def test_a_seed_sample_choice_does_not_depend_on_the_other_customers(n, seed, rate):
+    ids = pd.Series([f"NY-{i:07d}" for i in range(n)])
+    chosen = partitions.seed_mask(ids, seed=seed, purpose="x", rate=rate)
+    half = ids.iloc[::2]
+    assert (partitions.seed_mask(half, seed=seed, purpose="x", rate=rate) == chosen[::2]).all()
+    assert (partitions.bucket(half, 7) == partitions.bucket(ids, 7)[::2]).all()
+    if n >= 2_000:
+        assert abs(chosen.mean() - rate) < 5 * np.sqrt(rate * (1 - rate) / n) + 1e-9
+    other = partitions.seed_mask(ids, seed=seed, purpose="y", rate=rate)
+    if n >= 2_000 and 0.1 < rate < 0.9:
+        assert (other != chosen).any()  # another purpose, another sample
+
+
+def test_stage_scripts_rerun_on_a_build_give_its_bytes(small_build, tmp_path):
+    """marketing.py and transaction.py hold whole tables and run the partitions one after another;
+    the build ran them from its staging folder: the same seed gives the same files."""
+    folder = tmp_path / "data"
+    shutil.copytree(small_build, folder, ignore=shutil.ignore_patterns(".lock"))
+    marketing.main(["--data-dir", str(folder), "--seed", "7", "--quiet"])
+    transaction.main(["--data-dir", str(folder), "--seed", "7", "--quiet"])
+    names = ["engagements.csv", "campaign_audience.csv", "transactions.csv", "ground_truth.json"]
+    names += [f"{schema.TRUTH_FOLDER}/{name}.csv" for name in ("effects", "attribution", "lifecycle")]
+    _, mismatch, errors = filecmp.cmpfiles(small_build, folder, names, shallow=False)
+    assert mismatch == [] and errors == []
+    assert runs.lineage_problems(str(folder)) == []
+
+
+def test_a_large_folder_is_validated_on_a_sample_of_customers(small_build):
+    whole = load_folder(small_build, max_customers=None)
+    sample = load_folder(small_build, max_customers=500, seed=3)
+    assert whole.sampled is None and sample.sampled["of"] == 2_000
+    customers = set(sample.tables["demographics"]["customer_id"])
+    assert 350 < len(customers) < 650
+    assert sample.sampled["rows_read"]["engagements"] == len(whole.tables["engagements"])
+    for name in ("consumer_preferences", "campaign_audience", "engagements", "transactions"):
+        sampled, full = sample.tables[name], whole.tables[name]
+        assert set(sampled["customer_id"]) <= customers
+        mine = full[full["customer_id"].isin(customers)]
+        assert len(sampled) == len(mine)  # every row of the sampled customers, nothing else
+    assert len(sample.tables["marketing_campaigns"]) == len(whole.tables["marketing_campaigns"])
+    assert {r.name: r.violations for r in check_rules(sample.tables) if r.violations} == {}
+    again = load_folder(small_build, max_customers=500, seed=3)
+    assert set(again.tables["demographics"]["customer_id"]) == customers
