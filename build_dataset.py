@@ -180,11 +180,9 @@ def build_dataset(
                 memory.reset_peak()
                 begin = (time.perf_counter(), time.process_time())
                 if name == "demographics":
-                    result = demographic.generate({}, config)
-                    stage.write_result(run, result, {})
-                    made = {table: len(frame) for table, frame in result.tables.items()}
-                    plan = partitions.plan_of(result.tables[schema.DEMOGRAPHICS])
-                    del result  # the chain stages read the demographics back partition by partition
+                    customers = demographic.run_into(run, config)
+                    made = {schema.DEMOGRAPHICS: sum(customers.values())}
+                    plan = partitions.plan(customers)  # the chain stages read them partition by partition
                 else:
                     made = partitioned.run_into(CHAIN[name], run, plan, config)
                 rows.update(made)

@@ -262,6 +262,44 @@ def build_state(
     return sample_state(model, state, config.rows_per_state, state_seed), seed_frame, model
 
 
+def _state_into(item: tuple[str, ChainConfig, str, str]) -> tuple[int, dict[str, dict]]:
+    """One state's partition task inside a build: build it, check its rules and stage its table,
+    seed and model (canonical bytes, the same on any worker) in the run's staging folder."""
+    state, config, staging, fmt = item
+    table, seed_frame, model = build_state((state, config, None))
+    stage.check_tables({DEMOGRAPHICS: table}, DEMOGRAPHICS)
+    records = runs.stage_file(
+        staging,
+        schema.file_name(DEMOGRAPHICS, fmt, state=state),
+        storage.table_bytes(table.reset_index(drop=True), fmt),
+        runs.table_file_record(DEMOGRAPHICS, len(table), state=state),
+    )
+    records |= runs.stage_file(
+        staging,
+        f"{schema.SEED_FOLDER}/{schema.file_name(DEMOGRAPHICS, fmt, state=state)}",
+        storage.table_bytes(seed_frame.reset_index(drop=True), fmt),
+        {"stage": DEMOGRAPHICS, "kind": "seed"},
+    )
+    name = f"{state}_{DEMOGRAPHICS}"
+    records |= runs.stage_file(
+        staging,
+        f"{schema.MODELS_FOLDER}/{name}.pkl",
+        synth.synthesizer_bytes(model, name),
+        {"stage": DEMOGRAPHICS, "kind": "model"},
+    )
+    return len(table), records
+
+
+def run_into(run: runs.Run, config: ChainConfig) -> dict[str, int]:
+    """The demographics stage inside a build: a task per state stages its own files (the build's
+    process holds no state's rows); returns the customers per state."""
+    items = [(state, config, run.staging, run.fmt) for state in config.states]
+    done = cluster.map_partitions(_state_into, items, names=list(config.states), stage=DEMOGRAPHICS)
+    for _, records in done:
+        run.add_records(records)
+    return {state: rows for state, (rows, _) in zip(config.states, done, strict=True)}
+
+
 def generate(
     parents: Mapping[str, pd.DataFrame], config: ChainConfig, *, fitted: Mapping[str, object] | None = None
 ) -> stage.StageResult:

@@ -1098,7 +1098,10 @@ def repair_funnels(summary: pd.DataFrame, channel: np.ndarray) -> pd.DataFrame:
     """Integer counts in the funnel's order for each pair's channel; timing >= 0 (structural rules)."""
 
     def count(column: str, low: int = 0) -> pd.Series:
-        return pd.to_numeric(summary[column], errors="coerce").fillna(low).round().clip(low, None).astype(int)
+        codes, uniques = pd.factorize(summary[column])  # a few distinct counts: parse those once
+        numbers = pd.to_numeric(pd.Series(uniques), errors="coerce").to_numpy(float)
+        values = np.where(codes >= 0, numbers[np.maximum(codes, 0)], np.nan)
+        return pd.Series(values, index=summary.index).fillna(low).round().clip(low, None).astype(int)
 
     impressions = np.minimum(count("n_impressions", 1), FREQUENCY_CAP)
     email = channel == "email"

@@ -214,11 +214,16 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
     source = FolderSource(run.staging, run.fmt, plan)
     shared, fitted = _fit(module, source, config)
     for name, frame in fitted.tables.items():
-        run.write_table(name, frame, parents=run.parent_runs(schema.TABLES[name].parents))
+        run.write_table(name, frame, parents=run.parent_runs(module.PARENTS))
+    inputs = run.parent_runs(module.PARENTS)  # every table the stage read, foreign key or not
     lineage = {}
     for name in module.PARTITIONED:
-        same = [parent for parent in schema.TABLES[name].parents if parent in module.PARTITIONED]
-        lineage[name] = run.parent_runs(schema.TABLES[name].parents) | {p: [run.run_id] for p in same}
+        same = [
+            parent
+            for parent in schema.TABLES[name].parents
+            if parent in (*module.PARTITIONED, *fitted.tables)
+        ]
+        lineage[name] = inputs | {p: [run.run_id] for p in same}
     target = (run.staging, lineage)
     items = [(module.__name__, source, shared, fitted, config, p, target) for p in plan]
     done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)

@@ -52,14 +52,16 @@ class Partition:
         return PART_NAME.format(self.index)
 
 
-def parts_of(customers: int, size: int = constants.PARTITION_CUSTOMERS) -> int:
-    """How many partitions a state of ``customers`` customers is cut into (at least one)."""
+def parts_of(customers: int, size: int | None = None) -> int:
+    """How many partitions a state of ``customers`` customers is cut into (at least one); ``size``:
+    customers per partition (default ``constants.PARTITION_CUSTOMERS``)."""
+    size = constants.PARTITION_CUSTOMERS if size is None else size
     if size < 1:
         raise ValueError("partition size must be positive")
     return max(1, math.ceil(customers / size))
 
 
-def plan(state_counts: Mapping[str, int], size: int = constants.PARTITION_CUSTOMERS) -> list[Partition]:
+def plan(state_counts: Mapping[str, int], size: int | None = None) -> list[Partition]:
     """The partitions of a build, states in sorted order (as the loaders read them), then buckets."""
     out: list[Partition] = []
     total = int(sum(state_counts.values()))
@@ -69,7 +71,7 @@ def plan(state_counts: Mapping[str, int], size: int = constants.PARTITION_CUSTOM
     return out
 
 
-def plan_of(demographics: pd.DataFrame, size: int = constants.PARTITION_CUSTOMERS) -> list[Partition]:
+def plan_of(demographics: pd.DataFrame, size: int | None = None) -> list[Partition]:
     """The partitions of a demographics table (customers counted per state)."""
     counts = demographics["state"].astype(str).value_counts()
     return plan({str(state): int(count) for state, count in counts.items()}, size)

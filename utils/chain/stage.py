@@ -260,8 +260,10 @@ def decode(
     """Sampled rows back in the stage's columns (categorical as text, numerical as float)."""
     if PROFILE in sampled:
         rest = [column for column in categorical if column not in by]
-        parts = sampled[PROFILE].astype(str).str.split(SEPARATOR, expand=True, regex=False)
-        parts.columns = rest
+        # A profile has a few hundred distinct values: split those once and take them by code.
+        codes, uniques = pd.factorize(sampled[PROFILE].astype(str).to_numpy())
+        split = pd.Series(uniques).str.split(SEPARATOR, expand=True, regex=False).to_numpy(object)
+        parts = pd.DataFrame(split[codes], columns=rest, index=sampled.index)
         parts = pd.concat([sampled[list(by)].astype(str), parts], axis=1)[list(categorical)]
     else:
         parts = sampled[list(categorical)].astype(str)
@@ -392,8 +394,7 @@ def match_rows(
 
 def number_ids(prefix: str, count: int, width: int) -> np.ndarray:
     """``count`` keys ``{prefix}{1..count, zero-padded to width}``."""
-    digits = np.char.zfill(np.arange(1, count + 1).astype(str), width)
-    return np.char.add(prefix, digits).astype(object)
+    return np.array([f"{prefix}{number:0{width}d}" for number in range(1, count + 1)], dtype=object)
 
 
 def part_prefix(prefix: str, partition) -> str:

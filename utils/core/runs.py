@@ -57,6 +57,20 @@ def part_path(name: str, partition) -> str:
     return f"{folder}/{partition.file_stem}.{PART_FORMAT}"
 
 
+def stage_file(staging: str, relative: str, data: bytes, record: dict) -> dict[str, dict]:
+    """Write one file of a run into ``staging`` (from the run's process or a partition task on any
+    worker that sees it); return its record by relative path, for :meth:`Run.add_records`."""
+    storage.write_bytes(data, storage.join(staging, *relative.split("/")))
+    return {relative: record | {"sha256": _digest(data)}}
+
+
+def table_file_record(table: str, rows: int, *, state: str | None = None, parents=None) -> dict:
+    """The manifest record of a table file (before its run id and digest)."""
+    parents_runs = {key: sorted(value) for key, value in (parents or {}).items()}
+    return {"stage": STAGE_OF_TABLE[table], "kind": "table", "table": table, "state": state, "rows": rows,
+            "parents": parents_runs}  # fmt: skip
+
+
 def stage_part(
     staging: str,
     name: str,
@@ -70,14 +84,12 @@ def stage_part(
     """Write one partition's rows of table (or truth file) ``name`` into ``staging``; return its
     record by relative path (without the run id, which :meth:`Run.add_records` adds). Runs where the
     partition task runs, on any worker that sees the staging folder."""
-    relative = part_path(name, partition)
     data = storage.table_bytes(frame.reset_index(drop=True), PART_FORMAT)
-    storage.write_bytes(data, storage.join(staging, *relative.split("/")))
-    record: dict = {"stage": stage, "kind": "truth" if truth else "table", "rows": len(frame)}
-    record |= {"truth": name} if truth else {"table": name, "state": None}
-    if parents is not None:
-        record["parents"] = {key: sorted(value) for key, value in parents.items()}
-    return {relative: record | {"part": partition.index, "sha256": _digest(data)}}
+    if truth:
+        record = {"stage": stage, "kind": "truth", "truth": name, "rows": len(frame)}
+    else:
+        record = table_file_record(name, len(frame), parents=parents)
+    return stage_file(staging, part_path(name, partition), data, record | {"part": partition.index})
 
 
 def new_run_id() -> str:
@@ -286,9 +298,7 @@ class Run:
 
     # Writing into the staging folder.
     def _stage_file(self, relative: str, data: bytes, record: dict) -> str:
-        storage.write_bytes(data, storage.join(self.staging, *relative.split("/")))
-        self.records[relative] = record | {"run_id": self.run_id, "sha256": _digest(data)}
-        self.stages.add(record["stage"])
+        self.add_records(stage_file(self.staging, relative, data, record))
         return relative
 
     def write_table(
@@ -310,10 +320,9 @@ class Run:
         written = []
         for state, part in parts:
             name = prefix + schema.file_name(table, self.fmt, state=state)
-            record: dict = {"stage": stage, "kind": "seed" if prefix else "table"}
+            record: dict = {"stage": stage, "kind": "seed"}
             if not prefix:
-                parents_runs = {key: sorted(value) for key, value in (parents or {}).items()}
-                record |= {"table": table, "state": state, "rows": len(part), "parents": parents_runs}
+                record = table_file_record(table, len(part), state=state, parents=parents)
             part = part.reset_index(drop=True)
             written.append(self._stage_file(name, storage.table_bytes(part, self.fmt), record))
         return written
