@@ -137,7 +137,7 @@ def _survey_task(item: tuple) -> Any:
 
 def _make_task(item: tuple) -> Any:
     """One partition: make its rows, check its rules, and either return them or stage them."""
-    module_name, source, shared, fitted, config, partition, target = item
+    module_name, source, (shared, fitted), config, partition, target = item
     module = _module(module_name)
     parents = _parents(module, source, partition)
     part = module.make(fitted, parents, shared, config, partition)
@@ -160,7 +160,8 @@ def _make_task(item: tuple) -> Any:
 def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
     plan = source.plan()
     shared = {name: source.whole(name) for name in module.SHARED}
-    items = [(module.__name__, source, shared, config, p) for p in plan]
+    whole = cluster.share(shared)
+    items = [(module.__name__, source, whole, config, p) for p in plan]
     surveys = cluster.map_partitions(
         _survey_task, items, names=[p.label for p in plan], stage=f"{module.STAGE} (survey)"
     )
@@ -183,7 +184,8 @@ def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
     source = FrameSource(parents)
     shared, fitted = _fit(module, source, config)
     plan = source.plan()
-    items = [(module.__name__, source, shared, fitted, config, p, None) for p in plan]
+    common = cluster.share((shared, fitted))
+    items = [(module.__name__, source, common, config, p, None) for p in plan]
     parts = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     tables = dict(fitted.tables)
     for name in parts[0].tables if parts else ():
@@ -225,7 +227,8 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
         ]
         lineage[name] = inputs | {p: [run.run_id] for p in same}
     target = (run.staging, lineage)
-    items = [(module.__name__, source, shared, fitted, config, p, target) for p in plan]
+    common = cluster.share((shared, fitted))  # the models and campaigns go to each worker once
+    items = [(module.__name__, source, common, config, p, target) for p in plan]
     done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     for _, records in done:
         run.add_records(records)

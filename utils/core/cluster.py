@@ -127,6 +127,15 @@ def engine(workers: int = 1, scheduler: str | None = None) -> Iterator[Any]:
             _client.reset(token)
 
 
+def share(value: Any) -> Any:
+    """``value`` sent once to every worker (a Dask future to put in the task items: pickled once,
+    not once per task), or ``value`` itself when the tasks run in this process."""
+    client = _client.get()
+    if client is None:
+        return value
+    return client.scatter([value], broadcast=True, hash=False)[0]  # one future, whatever its type
+
+
 def map_partitions(func: Callable, items: Sequence[Any], *, names: Sequence[str], stage: str) -> list[Any]:
     """``[func(item) for item in items]`` on the current engine, in the order of ``items``; progress
     per partition on the log; each task's measurements kept for :func:`drain_stats`."""
