@@ -189,6 +189,10 @@ def growth(sizes: list[int], seed: int, validate: bool = False) -> None:
                 "stage_peak_rss_mib": stage_peaks,
                 "partitions": manifest.get("partitions"),
                 "validation": (manifest.get("validation") or {}).get("status", "skipped"),
+                "not_passed": [
+                    f"{c['category']} {c['name']} {c['status']} {c['figure']}"
+                    for c in (manifest.get("validation") or {}).get("not_passed", [])
+                ],
             }
         )
     command = "build_dataset.py --format parquet" + ("" if validate else " --no-validation")

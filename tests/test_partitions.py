@@ -91,6 +91,9 @@ def test_a_large_folder_is_validated_on_a_sample_of_customers(small_build):
         mine = full[full["customer_id"].isin(customers)]
         assert len(sampled) == len(mine)  # every row of the sampled customers, nothing else
     assert len(sample.tables["marketing_campaigns"]) == len(whole.tables["marketing_campaigns"])
+    share = len(customers) / 2_000  # the sample's share of the spend: costs per impression keep their scale
+    budgets = sample.tables["marketing_campaigns"]["budget"] / whole.tables["marketing_campaigns"]["budget"]
+    assert np.allclose(budgets, share)
     assert {r.name: r.violations for r in check_rules(sample.tables) if r.violations} == {}
     again = load_folder(small_build, max_customers=500, seed=3)
     assert set(again.tables["demographics"]["customer_id"]) == customers
@@ -100,6 +103,7 @@ def test_a_parquet_build_is_a_folder_of_parts_per_partition(tmp_path, monkeypatc
     import build_dataset
     import constants
     from utils.core.datasets import load_dataset, load_demographics, load_truth
+    from utils.core.loader import DataLoader
 
     monkeypatch.setattr(constants, "PARTITION_CUSTOMERS", 250)  # 3 partitions a state
     folder = tmp_path / "data"
@@ -118,6 +122,10 @@ def test_a_parquet_build_is_a_folder_of_parts_per_partition(tmp_path, monkeypatc
             members = set(demographics.loc[partitions.members(demographics, partition), "customer_id"])
             assert ids <= members  # a part holds its partition's customers only
         assert len(load_dataset(folder, name)) == rows[name]
+    loader = DataLoader(cache_dir=str(tmp_path / "cache"))
+    engagements = loader.load(folder / "engagements", columns=["engagement_id", "customer_id"])
+    assert len(engagements) == rows["engagements"] and engagements["engagement_id"].is_unique
+    assert sum(len(chunk) for chunk in loader.iter_chunks(folder / "engagements")) == rows["engagements"]
     effects = load_truth(folder, "effects")
     assert len(effects) == rows["campaign_audience"]
     assert len(sorted((folder / "ground_truth" / "effects").glob("part-*.parquet"))) == len(plan)

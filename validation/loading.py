@@ -34,7 +34,8 @@ class Dataset:
     states: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     # A folder of more than ``max_customers`` customers is validated on a seeded sample of them,
-    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``.
+    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``;
+    # campaign budgets are scaled to the sample's share of the customers.
     sampled: dict | None = None
 
     def rows(self) -> dict[str, int]:
@@ -81,7 +82,8 @@ def load_folder(
     A folder of more than ``max_customers`` customers is read as a seeded sample of about that many
     customers (by a hash of the customer id, :func:`utils.chain.partitions.seed_mask`) with all of
     their rows in every table, read chunk by chunk or part by part: memory follows the sample, and
-    the links between the tables hold inside it. The campaigns are read whole.
+    the links between the tables hold inside it. The campaigns are read whole, their budgets scaled
+    to the sample's share of the customers (so costs per impression, click or sale keep their meaning).
     """
     folder = str(folder)
     if max_customers is not None and required:
@@ -154,16 +156,18 @@ def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> 
         if "customer_id" not in schema.TABLES[name].column_names:
             frame = _read_checked(folder, name, name)
             rows_read[name] = len(frame)
+            if "budget" in frame:
+                # A campaign's budget paid for every customer it reached; the sample holds a share of
+                # them: costs per impression, click or sale compare the sample's share of the spend.
+                frame = frame.assign(budget=frame["budget"].astype(float) * len(demographics) / customers)
         else:
             loader, kept, seen = DataLoader(cache_dir=None), [], 0
-            files = datasets.part_files(path) if not path.endswith((".csv", ".parquet")) else [path]
             try:
-                for file in files:
-                    for chunk in loader.iter_chunks(file):
-                        check_columns(name, chunk, path)
-                        seen += len(chunk)
-                        chunk = stage_plain(chunk)
-                        kept.append(chunk[chunk["customer_id"].astype(str).isin(wanted)])
+                for chunk in loader.iter_chunks(path):  # a file, or a folder's parts one after another
+                    check_columns(name, chunk, path)
+                    seen += len(chunk)
+                    chunk = stage_plain(chunk)
+                    kept.append(chunk[chunk["customer_id"].astype(str).isin(wanted)])
             except (ValueError, OSError) as error:
                 raise UserError(f"cannot read {path}: {_one_line(error)}") from None
             frame = pd.concat(kept, ignore_index=True)

@@ -58,14 +58,12 @@ def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
 
 def part_files(folder: str | os.PathLike) -> list[str]:
     """The Parquet part files of a partitioned table's folder, in partition order (empty if none)."""
-    names = [
-        name for name in storage.list_names(folder) if name.startswith("part-") and name.endswith(".parquet")
-    ]
-    return [storage.join(folder, name) for name in sorted(names)]
+    return storage.part_files(folder)
 
 
 def read_file(path: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One table file (CSV or Parquet, local or ``az://``) with the schema's types (DataLoader)."""
+    """One table file (CSV or Parquet, local or ``az://``) or folder of Parquet parts, with the
+    schema's types (DataLoader)."""
     from utils.core.loader import DataLoader
 
     return DataLoader(cache_dir=None).load(path, columns=list(columns) if columns else None)
@@ -119,10 +117,7 @@ def demographics_states(data_dir: str | os.PathLike) -> list[str]:
 
 
 def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    parts = part_files(path) if not path.endswith(tuple(f".{fmt}" for fmt in storage.TABLE_FORMATS)) else []
-    if parts:
-        return pd.concat([read_file(part, columns) for part in parts], ignore_index=True)
-    return read_file(path, columns)
+    return read_file(path, columns)  # DataLoader reads a file or a folder of parts
 
 
 def load_dataset(

@@ -171,7 +171,13 @@ class DataLoader:
         """The whole table at ``path`` (only ``columns`` if given) as a DataFrame with restored dtypes.
 
         ``dtypes`` forces column types (one of ``DTYPES``); ``encoding`` is the CSV's text encoding.
+        A folder of Parquet parts (``engagements/part-00000.parquet``...) is read part by part and
+        concatenated in partition order.
         """
+        parts = storage.part_files(path)
+        if parts:
+            frames = [self.load(part, columns, dtypes=dtypes, encoding=encoding) for part in parts]
+            return pd.concat(frames, ignore_index=True)
         source = describe(path, fmt)
         options = _options(dtypes, encoding)
         memory_key = (source.key, tuple(columns) if columns else None, options)
@@ -205,8 +211,14 @@ class DataLoader:
 
         Memory stays bounded by one chunk. A cached copy is iterated when present; otherwise the
         source is streamed (CSV column types are inferred from the first block). Category columns
-        hold the categories present in their chunk.
+        hold the categories present in their chunk. A folder of Parquet parts yields its parts' row
+        groups in partition order.
         """
+        parts = storage.part_files(path)
+        if parts:
+            for part in parts:
+                yield from self.iter_chunks(part, columns, dtypes=dtypes, encoding=encoding)
+            return
         source = describe(path, fmt)
         options = _options(dtypes, encoding)
         cached = self._read_cache(source, options, columns, whole=False)

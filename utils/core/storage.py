@@ -144,6 +144,16 @@ def list_names(folder: str | os.PathLike) -> list[str]:
     return sorted(os.listdir(text)) if os.path.isdir(text) else []
 
 
+def part_files(folder: str | os.PathLike) -> list[str]:
+    """The Parquet part files of a partitioned table's folder (``part-00000.parquet``...), in
+    partition order; empty when ``folder`` is a file or holds none."""
+    text = str(folder)
+    if text.endswith(tuple(f".{fmt}" for fmt in TABLE_FORMATS)):
+        return []
+    names = [name for name in list_names(text) if name.startswith("part-") and name.endswith(".parquet")]
+    return [join(text, name) for name in sorted(names)]
+
+
 def filesystem(path: str | os.PathLike):
     """The fsspec filesystem for ``path``: adlfs (configured from ``.env``) for ``az://``, else local."""
     if is_remote(path):
