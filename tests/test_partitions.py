@@ -15,10 +15,11 @@ from hypothesis import strategies as st
 
 import marketing
 import transaction
-from utils.chain import partitions, stage
+from utils.chain import partitions
 from utils.chain.rules import check_rules
 from utils.core import runs, schema
 from validation.loading import load_folder
+from validation.realism_metrics import Data
 
 
 def _demographics(counts: dict[str, int]) -> pd.DataFrame:
@@ -92,8 +93,11 @@ def test_a_large_folder_is_validated_on_a_sample_of_customers(small_build):
         assert len(sampled) == len(mine)  # every row of the sampled customers, nothing else
     assert len(sample.tables["marketing_campaigns"]) == len(whole.tables["marketing_campaigns"])
     share = len(customers) / 2_000  # the sample's share of the spend: costs per impression keep their scale
-    budgets = sample.tables["marketing_campaigns"]["budget"] / whole.tables["marketing_campaigns"]["budget"]
-    assert np.allclose(budgets, share)
+    assert whole.spend_share() == 1.0 and sample.spend_share() == share
+    full = whole.tables["marketing_campaigns"]["budget"]
+    assert sample.tables["marketing_campaigns"]["budget"].equals(full)  # the seed comparison sees them whole
+    budgets = Data(sample.tables, spend_share=sample.spend_share()).campaigns["budget"]
+    assert np.allclose(budgets / full.to_numpy(float), share)
     assert {r.name: r.violations for r in check_rules(sample.tables) if r.violations} == {}
     again = load_folder(small_build, max_customers=500, seed=3)
     assert set(again.tables["demographics"]["customer_id"]) == customers
@@ -102,7 +106,7 @@ def test_a_large_folder_is_validated_on_a_sample_of_customers(small_build):
 def test_a_parquet_build_is_a_folder_of_parts_per_partition(tmp_path, monkeypatch):
     import build_dataset
     import constants
-    from utils.core.datasets import load_dataset, load_demographics, load_truth
+    from utils.core.datasets import load_dataset, load_demographics, load_truth, plain_dtypes
     from utils.core.loader import DataLoader
 
     monkeypatch.setattr(constants, "PARTITION_CUSTOMERS", 250)  # 3 partitions a state
@@ -129,7 +133,7 @@ def test_a_parquet_build_is_a_folder_of_parts_per_partition(tmp_path, monkeypatc
     effects = load_truth(folder, "effects")
     assert len(effects) == rows["campaign_audience"]
     assert len(sorted((folder / "ground_truth" / "effects").glob("part-*.parquet"))) == len(plan)
-    tables = {name: stage.plain_dtypes(load_dataset(folder, name)) for name in schema.TABLE_NAMES}
+    tables = {name: plain_dtypes(load_dataset(folder, name)) for name in schema.TABLE_NAMES}
     assert {r.name: r.violations for r in check_rules(tables) if r.violations} == {}
     assert runs.lineage_problems(str(folder)) == []
     (folder / "engagements" / "part-00001.parquet").unlink()  # a lost part is a mixed folder

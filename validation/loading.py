@@ -34,9 +34,13 @@ class Dataset:
     states: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
     # A folder of more than ``max_customers`` customers is validated on a seeded sample of them,
-    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``;
-    # campaign budgets are scaled to the sample's share of the customers.
+    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``.
     sampled: dict | None = None
+
+    def spend_share(self) -> float:
+        """The share of the campaigns' spend that reached the loaded customers: 1, or the sample's
+        share of all customers (a budget paid for every customer a campaign reached)."""
+        return self.sampled["customers"] / self.sampled["of"] if self.sampled else 1.0
 
     def rows(self) -> dict[str, int]:
         """Row count per table."""
@@ -82,8 +86,8 @@ def load_folder(
     A folder of more than ``max_customers`` customers is read as a seeded sample of about that many
     customers (by a hash of the customer id, :func:`utils.chain.partitions.seed_mask`) with all of
     their rows in every table, read chunk by chunk or part by part: memory follows the sample, and
-    the links between the tables hold inside it. The campaigns are read whole, their budgets scaled
-    to the sample's share of the customers (so costs per impression, click or sale keep their meaning).
+    the links between the tables hold inside it. The campaigns are read whole (a cost per impression
+    on the sample takes the sample's share of their budgets: :meth:`Dataset.spend_share`).
     """
     folder = str(folder)
     if max_customers is not None and required:
@@ -156,17 +160,13 @@ def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> 
         if "customer_id" not in schema.TABLES[name].column_names:
             frame = _read_checked(folder, name, name)
             rows_read[name] = len(frame)
-            if "budget" in frame:
-                # A campaign's budget paid for every customer it reached; the sample holds a share of
-                # them: costs per impression, click or sale compare the sample's share of the spend.
-                frame = frame.assign(budget=frame["budget"].astype(float) * len(demographics) / customers)
         else:
             loader, kept, seen = DataLoader(cache_dir=None), [], 0
             try:
                 for chunk in loader.iter_chunks(path):  # a file, or a folder's parts one after another
                     check_columns(name, chunk, path)
                     seen += len(chunk)
-                    chunk = stage_plain(chunk)
+                    chunk = datasets.plain_dtypes(chunk)
                     kept.append(chunk[chunk["customer_id"].astype(str).isin(wanted)])
             except (ValueError, OSError) as error:
                 raise UserError(f"cannot read {path}: {_one_line(error)}") from None
@@ -176,12 +176,6 @@ def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> 
         dataset.tables[name] = lean(frame)
     dataset.sampled = {"customers": len(demographics), "of": customers, "rows_read": rows_read}
     return dataset
-
-
-def stage_plain(frame: pd.DataFrame) -> pd.DataFrame:
-    """Category and Arrow text columns (chunks carry their own categories) as plain objects."""
-    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype | pd.StringDtype)]
-    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def _read_checked(folder: str, table: str, stem: str) -> pd.DataFrame:

@@ -158,10 +158,13 @@ def evaluate(
     lifecycle_frame: pd.DataFrame | None = None,
     lifecycle_why: str = "",
     benchmarks: pd.DataFrame | None = None,
+    *,
+    spend_share: float = 1.0,
 ) -> Result:
-    """Every metric of the calibration table computed on ``tables`` and judged against its band."""
+    """Every metric of the calibration table computed on ``tables`` and judged against its band;
+    ``spend_share``: the share of the campaigns' budgets spent on these customers (a sample's)."""
     benchmarks = load_benchmarks() if benchmarks is None else benchmarks
-    data = Data(tables, lifecycle_frame, lifecycle_why)
+    data = Data(tables, lifecycle_frame, lifecycle_why, spend_share)
     measures = measure_all(data, benchmarks["metric"])
     checks, rows = [], []
     for row in benchmarks.itertuples(index=False):

@@ -193,10 +193,18 @@ def holidays(year: int) -> dict[str, pd.Timestamp]:
 class Data:
     """The output tables, prepared once: integer customer and campaign codes, local time parts, the window."""
 
-    def __init__(self, tables: dict[str, pd.DataFrame], lifecycle: pd.DataFrame | None = None, why: str = ""):
+    def __init__(
+        self,
+        tables: dict[str, pd.DataFrame],
+        lifecycle: pd.DataFrame | None = None,
+        why: str = "",
+        spend_share: float = 1.0,
+    ):
         self.tables = tables
         self.lifecycle_frame = lifecycle
         self.lifecycle_why = why or "no lifecycle ground truth"
+        # The share of each campaign's budget spent on these customers (a sample of a build's: below 1).
+        self.spend_share = spend_share
 
     def need(self, name: str) -> pd.DataFrame:
         if name not in self.tables or self.tables[name] is None:
@@ -229,7 +237,7 @@ class Data:
             channel=_text(frame["channel"]),
             start_date=pd.to_datetime(frame["start_date"]).dt.normalize(),
             end_date=pd.to_datetime(frame["end_date"]).dt.normalize(),
-            budget=pd.to_numeric(frame["budget"], errors="coerce").fillna(0.0),
+            budget=pd.to_numeric(frame["budget"], errors="coerce").fillna(0.0) * self.spend_share,
         )
 
     @cached_property

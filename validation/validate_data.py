@@ -213,7 +213,7 @@ def validate(
     checks.extend(rule_checks)
 
     step("realism")
-    realistic = realism.evaluate(tables, lifecycle, lifecycle_why)
+    realistic = realism.evaluate(tables, lifecycle, lifecycle_why, spend_share=synthetic.spend_share())
     checks.extend(realistic.checks)
     if html:
         figures["realism"] = realism_figures(realistic)

@@ -37,7 +37,7 @@ from utils.chain import partitions, rules
 from utils.chain.config import ChainConfig
 from utils.chain.partitions import Partition
 from utils.core import cluster, runs, schema, storage
-from utils.core.datasets import read_file
+from utils.core.datasets import plain_dtypes, read_file
 from utils.synth import models as synth
 
 log = logging.getLogger("stage")
@@ -102,20 +102,14 @@ class FolderSource:
         return self._plan
 
     def whole(self, name: str) -> pd.DataFrame:
-        return _plain(read_file(storage.join(self.folder, schema.file_name(name, self.fmt))))
+        return plain_dtypes(read_file(storage.join(self.folder, schema.file_name(name, self.fmt))))
 
     def read(self, name: str, partition: Partition) -> pd.DataFrame:
         if name == schema.DEMOGRAPHICS:
             path = storage.join(self.folder, schema.file_name(name, self.fmt, state=partition.state))
-            frame = _plain(read_file(path))
+            frame = plain_dtypes(read_file(path))
             return frame[partitions.members(frame, partition)].reset_index(drop=True)
-        return _plain(read_file(storage.join(self.folder, *runs.part_path(name, partition).split("/"))))
-
-
-def _plain(frame: pd.DataFrame) -> pd.DataFrame:
-    from utils.chain.stage import plain_dtypes
-
-    return plain_dtypes(frame)
+        return plain_dtypes(read_file(storage.join(self.folder, *runs.part_path(name, partition).split("/"))))
 
 
 # --- Running a stage ----------------------------------------------------------------------------------
@@ -215,9 +209,9 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
     """
     source = FolderSource(run.staging, run.fmt, plan)
     shared, fitted = _fit(module, source, config)
-    for name, frame in fitted.tables.items():
-        run.write_table(name, frame, parents=run.parent_runs(module.PARENTS))
     inputs = run.parent_runs(module.PARENTS)  # every table the stage read, foreign key or not
+    for name, frame in fitted.tables.items():
+        run.write_table(name, frame, parents=inputs)
     lineage = {}
     for name in module.PARTITIONED:
         same = [

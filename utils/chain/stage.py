@@ -44,7 +44,7 @@ from utils.chain import rules
 from utils.chain.config import ChainConfig
 from utils.core import runs, schema, storage
 from utils.core.cli import UserError, base_parser, progress_enabled, setup_logging
-from utils.core.datasets import load_dataset, load_demographics, require_folder
+from utils.core.datasets import load_dataset, load_demographics, plain_dtypes, require_folder
 from utils.synth import models as synth
 
 PROFILE = "profile"
@@ -153,12 +153,6 @@ def load_parents(data_dir: str, names: Sequence[str]) -> dict[str, pd.DataFrame]
         frame = load_demographics(data_dir) if name == "demographics" else load_dataset(data_dir, name)
         parents[name] = plain_dtypes(frame)
     return parents
-
-
-def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
-    """Categorical and Arrow string columns (as loaders may return them) as plain object columns."""
-    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype | pd.StringDtype)]
-    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def check_parents(tables: Mapping[str, pd.DataFrame]) -> None:

@@ -51,14 +51,15 @@ def find_dataset(data_dir: str | os.PathLike, name: str) -> str:
         if storage.exists(path):
             return path
     folder = storage.join(data_dir, name)
-    if part_files(folder):
+    if storage.part_files(folder):
         return folder
     raise UserError(f"no {name} dataset (.csv, .parquet or a folder of parts) in {data_dir}")
 
 
-def part_files(folder: str | os.PathLike) -> list[str]:
-    """The Parquet part files of a partitioned table's folder, in partition order (empty if none)."""
-    return storage.part_files(folder)
+def plain_dtypes(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical and Arrow string columns (as DataLoader returns them) as plain object columns."""
+    text = [c for c in frame.columns if isinstance(frame[c].dtype, pd.CategoricalDtype | pd.StringDtype)]
+    return frame.astype(dict.fromkeys(text, object)) if text else frame
 
 
 def read_file(path: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
@@ -116,17 +117,13 @@ def demographics_states(data_dir: str | os.PathLike) -> list[str]:
     return sorted({name.split("_", 1)[0] for name in names if name.endswith(suffixes)})
 
 
-def _read(path: str, columns: Sequence[str] | None) -> pd.DataFrame:
-    return read_file(path, columns)  # DataLoader reads a file or a folder of parts
-
-
 def load_dataset(
     data_dir: str | os.PathLike, name: str, columns: Sequence[str] | None = None
 ) -> pd.DataFrame:
     """Load dataset ``name`` from ``data_dir`` (``demographics`` means all states concatenated)."""
     if name == DEMOGRAPHICS:
         return load_demographics(data_dir, columns=columns)
-    return _read(find_dataset(data_dir, name), columns)
+    return read_file(find_dataset(data_dir, name), columns)
 
 
 def load_demographics(
@@ -138,7 +135,7 @@ def load_demographics(
     states = list(states) if states is not None else demographics_states(data_dir)
     if not states:
         raise UserError(f"no *_demographics files in {data_dir}")
-    frames = [_read(find_dataset(data_dir, f"{state}_{DEMOGRAPHICS}"), columns) for state in states]
+    frames = [read_file(find_dataset(data_dir, f"{state}_{DEMOGRAPHICS}"), columns) for state in states]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -150,7 +147,7 @@ def truth_location(data_dir: str | os.PathLike, name: str) -> str | None:
         if storage.exists(path):
             return path
     folder = storage.join(base, name)
-    return folder if part_files(folder) else None
+    return folder if storage.part_files(folder) else None
 
 
 def load_truth(data_dir: str | os.PathLike, name: str, **read_options) -> pd.DataFrame:
@@ -163,4 +160,4 @@ def load_truth(data_dir: str | os.PathLike, name: str, **read_options) -> pd.Dat
         return storage.read_table(path, **read_options)
     if path.endswith(".parquet"):
         return storage.read_table(path)
-    return pd.concat([storage.read_table(part) for part in part_files(path)], ignore_index=True)
+    return pd.concat([storage.read_table(part) for part in storage.part_files(path)], ignore_index=True)
