@@ -126,6 +126,12 @@ CHAIN_POOL_ROWS = 200_000  # at most this many synthetic rows are sampled; real 
 FEEDBACK360_MIN_RATERS = {"Self": 1, "Boss": 1, "Superior": 1, "Peer": 3, "Direct Report": 3, "Other": 3}
 FEEDBACK360_ALL_RATERS_MIN = 4
 
+# --- Reading a build (validation/, eda.py, fairness.py) -------------------------------------------
+# A build of more customers is validated, profiled and checked for fairness on a seeded sample of
+# about this many (by a hash of the customer id: utils.core.datasets.sample_customers), with all of
+# their rows in every table, read chunk by chunk: memory follows the sample, not the build.
+READ_MAX_CUSTOMERS = 150_000
+
 # --- Validation framework (validation/) ----------------------------------------------------------
 # A distance fails only beyond max(tolerance, NOISE_FACTOR x the distance sampling noise alone is
 # expected to give with this many rows): small tables are not failed for being small.
@@ -133,8 +139,6 @@ VALIDATION_NOISE_FACTOR = 2.5
 VALIDATION_SAMPLE_ROWS = 20_000  # rows (seeded sample) per table for correlations and plots
 VALIDATION_DISTANCE_ROWS = 200_000  # rows (seeded sample) per table for the KS / TVD distances
 VALIDATION_SDMETRICS_ROWS = 2_000  # rows per table for the SDMetrics quality and diagnostic reports
-# A build of more customers is validated on a seeded sample of this many, with all their rows.
-VALIDATION_MAX_CUSTOMERS = 150_000
 VALIDATION_MAX_CATEGORIES = 50  # a text column with more distinct values is an identifier, not compared
 # Marginals of the copula: SDV's default "beta" fit fails on bounded Likert means (measured shape
 # scores 0.63–0.72 and class effects reversed on the 360 demo); truncnorm keeps them.

@@ -9,7 +9,10 @@ One report per dataset (distributions, correlations, missing values, outliers, d
 stage wrote its seed sample under ``{data_dir}/seed/``, one comparison report (ydata-profiling
 ``compare``) of the seed against the synthetic table. Tables above ``constants.EDA_SAMPLE_ABOVE_ROWS``
 are profiled on a reproducible sample (``--seed``), tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` in
-minimal mode; the report title says which. ``index.html`` links every report. Reports go to
+minimal mode; the report title says which. A build of more than ``constants.READ_MAX_CUSTOMERS``
+customers is read as a seeded sample of about that many customers with all of their rows (the same
+customers validation checks), table by table and chunk by chunk, so no table is ever held whole; the
+titles, the index and the console say so. ``index.html`` links every report. Reports go to
 ``eda/reports/<data folder>-<run id>/`` (one folder per dataset) unless ``--report-dir`` says where;
 data and report folders may be local or ``az://``. Nothing touches the network but ``az://``:
 ydata-profiling's usage analytics are switched off and its assets are inlined.
@@ -52,13 +55,19 @@ DEFAULT_REPORT_DIR = "per-dataset"  # eda/reports/<data folder>-<run id>/ (runs.
 
 @dataclass(frozen=True)
 class ProfilePlan:
-    """How one table is profiled: on all rows or a reproducible sample, full or minimal mode."""
+    """How one table is profiled: on all rows or a reproducible sample, full or minimal mode.
+
+    ``customers``: ``(sampled, of)`` when the table was read for a seeded sample of the build's
+    customers (``rows`` are then their rows, ``rows_read`` the table's rows of every customer).
+    """
 
     name: str
     rows: int
     profiled_rows: int
     minimal: bool
     seed: int
+    customers: tuple[int, int] | None = None
+    rows_read: int | None = None
 
     @property
     def sampled(self) -> bool:
@@ -67,29 +76,46 @@ class ProfilePlan:
 
     @property
     def mode(self) -> str:
-        """A short phrase for titles and the index, e.g. ``minimal, sample of 50,000 of 1,000,000 rows``."""
-        scope = (
-            f"sample of {self.profiled_rows:,} of {self.rows:,} rows, seed {self.seed}"
-            if self.sampled
-            else f"all {self.rows:,} rows"
-        )
+        """A short phrase for titles and the index, e.g. ``minimal profile, sample of 50,000 of 1,000,000
+        rows, seed 42``, or on a customer sample ``minimal profile, sample of 50,000 of 4,337,120 rows of
+        150,012 sampled customers of 1,000,000 (28,913,410 rows in all), seed 42``."""
+        rows = f"{self.rows:,} rows"
+        if self.customers is not None:
+            sampled, of = self.customers
+            read = "" if self.rows_read is None else f" ({self.rows_read:,} rows in all)"
+            rows += f" of {sampled:,} sampled customers of {of:,}{read}"
+        if self.sampled:
+            scope = f"sample of {self.profiled_rows:,} of {rows}, seed {self.seed}"
+        else:
+            scope = f"all {rows}" + ("" if self.customers is None else f", seed {self.seed}")
         return f"{'minimal' if self.minimal else 'full'} profile, {scope}"
 
 
 def plan_profile(
-    name: str, rows: int, *, seed: int, minimal: bool = False, sample: int | None = None
+    name: str,
+    rows: int,
+    *,
+    seed: int,
+    minimal: bool = False,
+    sample: int | None = None,
+    customers: tuple[int, int] | None = None,
+    rows_read: int | None = None,
 ) -> ProfilePlan:
     """Choose sample size and mode for a table of ``rows`` rows.
 
     ``sample`` forces a sample of at most that many rows and ``minimal`` forces minimal mode; otherwise
     tables above ``constants.EDA_SAMPLE_ABOVE_ROWS`` are sampled to ``constants.EDA_SAMPLE_ROWS`` and
-    tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` get minimal mode.
+    tables above ``constants.EDA_MINIMAL_ABOVE_ROWS`` get minimal mode. ``customers`` (``(sampled,
+    of)``) and ``rows_read`` say that the ``rows`` are those of a customer sample (:class:`ProfilePlan`).
     """
     if sample is None and rows > constants.EDA_SAMPLE_ABOVE_ROWS:
         sample = constants.EDA_SAMPLE_ROWS
     profiled = rows if sample is None else min(rows, sample)
     minimal = minimal or rows > constants.EDA_MINIMAL_ABOVE_ROWS
-    return ProfilePlan(name=name, rows=rows, profiled_rows=profiled, minimal=minimal, seed=seed)
+    return ProfilePlan(
+        name=name, rows=rows, profiled_rows=profiled, minimal=minimal, seed=seed,
+        customers=customers, rows_read=rows_read,
+    )  # fmt: skip
 
 
 def prepare(frame: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:
@@ -169,12 +195,29 @@ def available_datasets(data_dir: str) -> list[str]:
 
 
 def profile_dataset(
-    data_dir: str, name: str, report_dir: str, *, seed: int, minimal: bool, sample: int | None, quiet: bool
+    data_dir: str,
+    name: str,
+    report_dir: str,
+    *,
+    seed: int,
+    minimal: bool,
+    sample: int | None,
+    quiet: bool,
+    customers: datasets.CustomerSample | None = None,
 ) -> list[dict]:
-    """Profile one dataset, and compare it with its seed sample when there is one; return index rows."""
+    """Profile one dataset, and compare it with its seed sample when there is one; return index rows.
+
+    With ``customers`` (a seeded sample of the build's customers) a per-customer table is read chunk
+    by chunk for their rows only (:func:`utils.core.datasets.load_sampled`); the campaigns whole.
+    """
     started = time.perf_counter()
-    frame = datasets.load_dataset(data_dir, name)
-    plan = plan_profile(name, len(frame), seed=seed, minimal=minimal, sample=sample)
+    frame, read = datasets.load_sampled(data_dir, name, customers)
+    scope = {}
+    if customers is not None:  # the campaigns are read whole: their rows, not the customers', are all
+        scope["rows_read"] = read
+        if datasets.is_per_customer(name):
+            scope["customers"] = (customers.customers, customers.of)
+    plan = plan_profile(name, len(frame), seed=seed, minimal=minimal, sample=sample, **scope)
     log.info("%s: %s", name, plan.mode)
     synthetic = make_profile(
         prepare(frame, plan.profiled_rows, seed), f"{name}: {plan.mode}", minimal=plan.minimal, quiet=quiet
@@ -208,6 +251,7 @@ def profile_dataset(
 def _row(
     name: str, kind: str, plan: ProfilePlan, path: str, started: float, mode: str | None = None, **extra
 ) -> dict:
+    sampled = {} if plan.rows_read is None else {"rows_read": plan.rows_read}  # a customer sample's table
     return {
         "dataset": name,
         "report": kind,
@@ -215,6 +259,7 @@ def _row(
         "profiled_rows": plan.profiled_rows,
         "minimal": plan.minimal,
         "mode": mode or plan.mode,
+        **sampled,
         **extra,
         "path": path,
         "seconds": round(time.perf_counter() - started, 2),
@@ -222,7 +267,15 @@ def _row(
 
 
 def index_html(summary: pd.DataFrame) -> str:
-    """A small HTML page linking every report, with the mode each was made in."""
+    """A small HTML page linking every report, with the mode each was made in (and, when
+    ``summary.attrs["sampled"]`` says so, the customer sample the tables were read for)."""
+    sampled = summary.attrs.get("sampled")
+    note = ""
+    if sampled:
+        note = (
+            f"<p>Customers sampled: {sampled['customers']:,} of {sampled['of']:,} (seed {sampled['seed']}), "
+            "with all their rows; tables without customers (the campaigns) are read whole.</p>\n"
+        )
     lines = []
     for row in summary.itertuples(index=False):
         link = html.escape(str(row.path).rsplit("/", 1)[-1])
@@ -233,7 +286,7 @@ def index_html(summary: pd.DataFrame) -> str:
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'><title>EDA reports</title>\n"
         "<style>body{font-family:sans-serif;margin:2em}td,th{padding:4px 12px;text-align:left}</style>"
-        "</head><body>\n<h1>EDA reports</h1>\n<table>\n"
+        "</head><body>\n<h1>EDA reports</h1>\n" + note + "<table>\n"
         "<tr><th>dataset</th><th>report</th><th>rows</th><th>mode</th></tr>\n"
         + "\n".join(lines)
         + "\n</table>\n</body></html>\n"
@@ -249,6 +302,7 @@ def eda_reports(
     minimal: bool = False,
     sample: int | None = None,
     quiet: bool = False,
+    max_customers: int | None = constants.READ_MAX_CUSTOMERS,
 ) -> pd.DataFrame:
     """Write a profile per dataset (and seed comparisons) plus ``index.html``; return one row per report.
 
@@ -257,6 +311,11 @@ def eda_reports(
     profiling. The returned frame has ``dataset``, ``report`` (``profile`` or ``seed vs synthetic``),
     ``rows``, ``profiled_rows``, ``minimal``, ``mode``, ``seed_rows``, ``path`` and ``seconds``; its
     ``attrs["index"]`` is the path of ``index.html``.
+
+    A build of more than ``max_customers`` customers (None: never) is read as a seeded sample of
+    about that many (``seed``) with all of their rows: ``rows`` are then the sampled customers' rows,
+    a ``rows_read`` column has each table's rows in all, and ``attrs["sampled"]`` is
+    ``{"customers", "of", "seed", "rows_read"}`` (None when every customer was read).
     """
     data_dir = datasets.require_folder(data_dir)
     if sample is not None and sample <= 0:
@@ -271,14 +330,24 @@ def eda_reports(
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.EDA_REPORTS_DIR, data_dir)
     report_dir = datasets.check_writable(report_dir)
+    customers = datasets.sample_customers(data_dir, max_customers=max_customers, seed=seed)
+    if customers is not None:
+        log.info("profiling a seeded sample of %s, with all their rows", customers.describe())
     rows: list[dict] = []
     for name in names:
         rows += profile_dataset(
-            data_dir, name, report_dir, seed=seed, minimal=minimal, sample=sample, quiet=quiet
-        )
+            data_dir, name, report_dir, seed=seed, minimal=minimal, sample=sample, quiet=quiet,
+            customers=customers,
+        )  # fmt: skip
     summary = pd.DataFrame(rows)
-    if "seed_rows" in summary:
-        summary["seed_rows"] = summary["seed_rows"].astype("Int64")
+    for column in ("seed_rows", "rows_read"):
+        if column in summary:
+            summary[column] = summary[column].astype("Int64")
+    summary.attrs["sampled"] = None
+    if customers is not None:
+        profiles = summary[summary["report"] == "profile"]
+        read = zip(profiles["dataset"], profiles["rows_read"], strict=True)
+        summary.attrs["sampled"] = customers.summary({name: int(rows) for name, rows in read})
     index = storage.write_text(index_html(summary), storage.join(report_dir, "index.html"))
     log.info("wrote %d reports, index at %s", len(summary), index)
     summary.attrs["index"] = index
@@ -313,7 +382,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         minimal=args.minimal,
         sample=args.sample,
         quiet=args.quiet,
+        max_customers=constants.READ_MAX_CUSTOMERS,
     )
+    sampled = summary.attrs["sampled"]
+    if sampled:
+        print(
+            f"sampled: {sampled['customers']:,} of {sampled['of']:,} customers (seed {sampled['seed']}), "
+            "with all their rows"
+        )
     if not args.quiet:
         print(summary.drop(columns=["path"]).to_string(index=False))
     for row in summary.itertuples(index=False):

@@ -24,6 +24,12 @@ a failure that could be noise is *inconclusive*. Writes ``fairness_{outcome}.jso
 ``..._rates.png`` and, with ``--mitigate``, ``..._reweighing_weights.csv`` into
 ``fairness/reports/<data folder>-<run id>/`` (one folder per dataset) or ``--report-dir``; data and
 report folders may be local or ``az://container/prefix``.
+
+A build of more than ``constants.READ_MAX_CUSTOMERS`` customers is analysed on a seeded sample of
+about that many (``--seed``; the same customers validation checks) with **all** of their engagements
+and transactions, read chunk by chunk. Outcomes are per customer and computed from all of a sampled
+customer's rows, so every rate and metric is that of a uniform random sample of the customers: an
+unbiased estimate of the whole build's, with the sample's noise. The report's ``sampled`` says so.
 """
 
 from __future__ import annotations
@@ -58,12 +64,42 @@ DEFAULT_REPORT_DIR = "per-dataset"  # fairness/reports/<data folder>-<run id>/ (
 EXCLUDED_FEATURES = {"customer_id", "age", "income_bracket", "total_spend", *constants.PROTECTED_ATTRIBUTES}
 
 
+SAMPLE_NOTE = (
+    "outcomes are per customer, from all of a sampled customer's engagements and transactions: every "
+    "rate and metric is that of a uniform random sample of the customers (chosen by a seeded hash of "
+    "the customer id, whatever their outcomes), an unbiased estimate of the whole build's with the "
+    "sample's noise"
+)
+
+
 # --- loading ------------------------------------------------------------------------------------
-def load_customers(data_dir: str | os.PathLike, protected: Sequence[str]) -> pd.DataFrame:
-    """One row per customer: protected attributes, outcomes and non-protected features (local or ``az://``)."""
+def load_customers(
+    data_dir: str | os.PathLike,
+    protected: Sequence[str],
+    *,
+    seed: int = constants.DEFAULT_SEED,
+    max_customers: int | None = constants.READ_MAX_CUSTOMERS,
+) -> pd.DataFrame:
+    """One row per customer: protected attributes, outcomes and non-protected features (local or ``az://``).
+
+    A build of more than ``max_customers`` customers (None: never) gives the rows of a seeded sample
+    of about that many (:func:`utils.core.datasets.sample_customers`), each with all of its
+    engagements and transactions (read chunk by chunk); ``attrs["sampled"]`` is then
+    ``{"customers", "of", "seed", "rows_read", "note"}``, else None.
+    """
     data_dir = datasets.require_folder(data_dir)
-    log.info("loading customers, engagements and transactions from %s", data_dir)
-    demographics = datasets.load_demographics(data_dir)
+    sample = datasets.sample_customers(data_dir, max_customers=max_customers, seed=seed)
+    if sample is None:
+        log.info("loading customers, engagements and transactions from %s", data_dir)
+    else:
+        log.info("loading a seeded sample of %s from %s, with all their rows", sample.describe(), data_dir)
+    read: dict[str, int] = {}
+
+    def load(name: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        frame, read[name] = datasets.load_sampled(data_dir, name, sample, columns)
+        return frame
+
+    demographics = load(datasets.DEMOGRAPHICS)
     missing = [name for name in protected if name not in demographics.columns]
     if missing:
         raise UserError(
@@ -73,17 +109,20 @@ def load_customers(data_dir: str | os.PathLike, protected: Sequence[str]) -> pd.
     for column in GROUP_COLUMNS:  # an attribute nobody asked for may be absent: keep outcomes working
         if column not in demographics.columns:
             demographics[column] = "unknown"
-    engagements = datasets.load_dataset(data_dir, "engagements", columns=["customer_id", "event_type"])
-    transactions = datasets.load_dataset(data_dir, "transactions", columns=["customer_id", "amount"])
+    engagements = load("engagements", ["customer_id", "event_type"])
+    transactions = load("transactions", ["customer_id", "amount"])
     customers = customer_outcomes(demographics, engagements, transactions)
+    del engagements, transactions
     extra = demographics.drop(columns=[c for c in GROUP_COLUMNS if c != "customer_id"])
     customers = customers.merge(extra.astype({"customer_id": str}), on="customer_id", how="left")
     try:
-        preferences = datasets.load_dataset(data_dir, "consumer_preferences")
+        preferences = load("consumer_preferences")
     except UserError:
         log.info("no consumer_preferences in %s: features from demographics only", data_dir)
-        return customers
-    return customers.merge(preferences.astype({"customer_id": str}), on="customer_id", how="left")
+    else:
+        customers = customers.merge(preferences.astype({"customer_id": str}), on="customer_id", how="left")
+    customers.attrs["sampled"] = None if sample is None else sample.summary(read) | {"note": SAMPLE_NOTE}
+    return customers
 
 
 def feature_matrix(customers: pd.DataFrame) -> pd.DataFrame:
@@ -273,6 +312,7 @@ def fairness_analysis(
     report = {
         "outcome": outcome,
         "customers": len(customers),
+        "sampled": customers.attrs.get("sampled"),
         "base_rate": round(float(customers[outcome].mean()), 6),
         "features": list(features.columns),
         "rules": rules(),
@@ -354,11 +394,14 @@ def fairness_report(
     mitigate: bool = False,
     report_dir: str | os.PathLike = DEFAULT_REPORT_DIR,
     seed: int = constants.DEFAULT_SEED,
+    max_customers: int | None = constants.READ_MAX_CUSTOMERS,
 ) -> tuple[dict, pd.DataFrame]:
     """Load ``data_dir``, analyse it, write JSON, group CSV, chart (and weights); return report, groups.
 
     ``report_dir`` defaults to ``runs.report_folder(constants.FAIRNESS_REPORTS_DIR, data_dir)`` and is
-    checked writable before anything is loaded; ``report["files"]`` names every file written.
+    checked writable before anything is loaded; ``report["files"]`` names every file written. A build
+    of more than ``max_customers`` customers (None: never) is analysed on a seeded sample of them with
+    all their rows (:func:`load_customers`); ``report["sampled"]`` says so (None when it was not).
     """
     unknown = [name for name in protected if name not in constants.PROTECTED_ATTRIBUTES]
     if unknown or not protected:
@@ -372,7 +415,7 @@ def fairness_report(
     if report_dir == DEFAULT_REPORT_DIR:
         report_dir = runs.report_folder(constants.FAIRNESS_REPORTS_DIR, data_dir)
     report_dir = datasets.check_writable(report_dir)
-    customers = load_customers(data_dir, protected)
+    customers = load_customers(data_dir, protected, seed=seed, max_customers=max_customers)
     report, groups, weights = fairness_analysis(customers, protected, outcome, seed=seed, mitigate=mitigate)
     report["data_dir"] = data_dir
     stem = storage.join(report_dir, f"fairness_{outcome}")
@@ -412,7 +455,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         mitigate=args.mitigate,
         report_dir=DEFAULT_REPORT_DIR if args.report_dir is None else args.report_dir,
         seed=args.seed,
+        max_customers=constants.READ_MAX_CUSTOMERS,
     )
+    sampled = report["sampled"]
+    if sampled:
+        print(
+            f"sampled: {sampled['customers']:,} of {sampled['of']:,} customers (seed {sampled['seed']}), "
+            "with all their engagements and transactions"
+        )
     if not args.quiet:
         for attribute, summary in report["attributes"].items():
             pooled = summary["pooled"]

@@ -15,7 +15,7 @@ manifest's per-stage ``VmHWM``), and the rows of the manifest: customers, campai
 audience rows, transactions, and events per customer (constant when growth is linear).
 
 With ``--validate`` each build also validates itself (a build of more than
-``constants.VALIDATION_MAX_CUSTOMERS`` customers on a seeded sample of them).
+``constants.READ_MAX_CUSTOMERS`` customers on a seeded sample of them).
 
 **Transactions** (``--part transactions``): one build of ``--sizes``' first size over ``--years``
 years (``--start``/``--end``) with ``--campaigns`` campaigns in all, so purchases grow with the years

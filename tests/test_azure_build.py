@@ -9,9 +9,9 @@ while the first holds its lease exits with one line. The account key is in no ou
 from __future__ import annotations
 
 import pytest
-from conftest import SMALL_BUILD
 
 import build_dataset
+from tests.conftest import SMALL_BUILD
 from utils.core import azure, runs, storage
 from utils.core.cli import run_main
 

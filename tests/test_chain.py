@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SMALL_BUILD
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ import constants
 import consumer
 import marketing
 import transaction
+from tests.conftest import SMALL_BUILD
 from utils.chain import stage
 from utils.chain.bias import Bias, parse_bias
 from utils.chain.config import ChainConfig

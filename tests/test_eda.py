@@ -1,7 +1,8 @@
-"""eda.py: ydata-profiling reports, seed comparisons, sampling/minimal plans, index, offline, browser.
+"""eda.py: ydata-profiling reports, seed comparisons, sampling/minimal plans, index, offline, browser,
+and a large build read as a seeded sample of customers.
 
-Profiles the session's shared small build (``small_build`` in ``conftest.py``); reports go to
-``tmp_path`` folders, never into the project.
+Profiles the session's shared small builds (``small_build`` and ``small_parquet_build`` in
+``conftest.py``); reports go to ``tmp_path`` folders, never into the project.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from hypothesis import strategies as st
 
 import constants
 import eda
-from utils.core import browser, schema
+from utils.core import browser, datasets, schema
 
 DATASETS = ["demographics", "engagements"]
 
@@ -94,6 +95,56 @@ def test_large_table_is_sampled_in_minimal_mode_and_says_so(eda_run, demographic
     assert "minimal profile" in title and f"sample of 1,000 of {large['rows']:,} rows" in title
     title = re.search(r"<title>(.*?)</title>", (report_dir / "demographics.html").read_text()).group(1)
     assert f"full profile, all {demographic_rows:,} rows" in title
+    assert "sampled customers" not in title  # a small build: every customer
+    assert summary.attrs["sampled"] is None and "rows_read" not in summary
+    assert "Customers sampled" not in (report_dir / "index.html").read_text()
+
+
+def test_a_large_build_is_profiled_on_a_seeded_sample_of_customers(
+    small_parquet_build, tmp_path, monkeypatch, capsys
+):
+    """Above READ_MAX_CUSTOMERS every table is read for a seeded sample of customers with all of their
+    rows, a folder of parts part by part (never whole); titles, index and console say so."""
+    folder = small_parquet_build
+    monkeypatch.setattr(constants, "READ_MAX_CUSTOMERS", 400)  # of 1,200 customers
+    loaded, whole_reads = {}, []
+    real_load, real_read = datasets.load_sampled, datasets.read_file
+
+    def load_sampled(data_dir, name, sample, *args, **options):
+        loaded[name] = real_load(data_dir, name, sample, *args, **options)
+        return loaded[name]
+
+    def read_file(path, columns=None):
+        whole_reads.append(str(path))
+        return real_read(path, columns)
+
+    monkeypatch.setattr(datasets, "load_sampled", load_sampled)
+    monkeypatch.setattr(datasets, "read_file", read_file)
+    names = ["demographics", "engagements", "marketing_campaigns"]
+    report_dir = tmp_path / "r"
+    args = ["--data-dir", str(folder), "--datasets", ",".join(names), "--report-dir", str(report_dir)]
+    assert eda.main([*args, "--minimal", "--seed", "3", "--quiet"]) == 0
+    sample = datasets.sample_customers(folder, max_customers=400, seed=3)
+    assert 250 < sample.customers < 550 and sample.of == 1_200
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"sampled: {sample.customers:,} of 1,200 customers (seed 3), with all their rows"
+    assert str(folder / "engagements") not in whole_reads
+    for name in names:
+        frame, read = loaded[name]
+        full = datasets.load_dataset(folder, name)
+        assert read == len(full)
+        if name == schema.CAMPAIGNS:
+            assert len(frame) == len(full)  # no customers: read whole
+            continue
+        mine = full[full["customer_id"].astype(str).isin(sample.ids)]
+        assert len(frame) == len(mine) and set(frame["customer_id"]) == set(mine["customer_id"])
+    assert set(loaded["demographics"][0]["customer_id"]) == sample.ids  # the sample of seed 3
+    rows = len(loaded["engagements"][0])
+    title = re.search(r"<title>(.*?)</title>", (report_dir / "engagements.html").read_text()).group(1)
+    assert f"all {rows:,} rows of {sample.customers:,} sampled customers of 1,200" in title
+    assert f"({loaded['engagements'][1]:,} rows in all), seed 3" in title
+    index = (report_dir / "index.html").read_text()
+    assert f"Customers sampled: {sample.customers:,} of 1,200 (seed 3), with all their rows" in index
 
 
 def test_index_links_every_report(eda_run):

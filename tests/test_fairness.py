@@ -1,4 +1,5 @@
-"""fairness.py: aif360 parity and equalized odds, bias detection, mitigation, CLI errors.
+"""fairness.py: aif360 parity and equalized odds, bias detection, mitigation, CLI errors, and a large
+build analysed on a seeded sample of customers.
 
 Everything runs on the session's shared small build (``small_build`` in ``conftest.py``). The biased
 dataset is a private copy of it where 60 % of one group's customers lose every engagement, as the
@@ -22,7 +23,8 @@ from hypothesis import strategies as st
 
 import constants
 import fairness
-from utils.core import schema, storage
+from utils.chain.outcomes import customer_outcomes
+from utils.core import datasets, schema, storage
 from utils.core.cli import run_main
 from utils.metrics import fairness as fm
 
@@ -69,6 +71,7 @@ def test_the_unbiased_build_does_not_flag_the_group(unbiased_report):
     row = groups[(groups["attribute"] == ATTRIBUTE) & (groups["group"] == GROUP)].iloc[0]
     assert row["verdict"] != "fail"
     assert set(report["attributes"]) == set(constants.PROTECTED_ATTRIBUTES)
+    assert report["sampled"] is None and report["customers"] == 2_000  # a small build: every customer
 
 
 def test_bias_flags_the_group_and_mitigation_restores_parity(biased_report):
@@ -132,6 +135,50 @@ def test_same_seed_same_report_bytes(small_build, tmp_path):
     first, second = (json.loads(Path(p["report"]).read_text()) for p in paths)
     first.pop("files"), second.pop("files")
     assert first == second
+
+
+def test_a_large_build_is_analysed_on_a_seeded_sample_of_customers(
+    small_parquet_build, tmp_path, monkeypatch, capsys
+):
+    """Above READ_MAX_CUSTOMERS the outcomes are those of a seeded sample of customers, each from all
+    of its engagements and transactions (read part by part, never whole); report and console say so."""
+    folder = small_parquet_build
+    monkeypatch.setattr(constants, "READ_MAX_CUSTOMERS", 400)  # of 1,200 customers
+    whole_reads, real_read = [], datasets.read_file
+
+    def read_file(path, columns=None):
+        whole_reads.append(str(path))
+        return real_read(path, columns)
+
+    monkeypatch.setattr(datasets, "read_file", read_file)
+    args = ["--data-dir", str(folder), "--protected", "gender", "--mitigate", "--seed", "3"]
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(fairness.main, [*args, "--report-dir", str(tmp_path / "r"), "--quiet"])
+    assert exit_info.value.code == 0
+    assert not {str(folder / "engagements"), str(folder / "transactions")} & set(whole_reads)
+    sample = datasets.sample_customers(folder, max_customers=400, seed=3)
+    assert 250 < sample.customers < 550
+    out = capsys.readouterr().out.splitlines()
+    said = f"sampled: {sample.customers:,} of 1,200 customers (seed 3), with all their engagements"
+    assert out[0] == f"{said} and transactions"
+    report = json.loads((tmp_path / "r" / "fairness_converted.json").read_text())
+    assert report["customers"] == report["sampled"]["customers"] == sample.customers
+    assert report["sampled"]["of"] == 1_200 and report["sampled"]["seed"] == 3
+    assert "unbiased" in report["sampled"]["note"]
+    engagements = datasets.load_dataset(folder, "engagements")
+    assert report["sampled"]["rows_read"]["engagements"] == len(engagements)
+    weights = pd.read_csv(tmp_path / "r" / "fairness_converted_reweighing_weights.csv", dtype=str)
+    assert set(weights["customer_id"]) == sample.ids  # the sampled customers, no other
+    customers = fairness.load_customers(folder, ["gender"], seed=3, max_customers=400)
+    customers = customers.set_index("customer_id")
+    assert set(customers.index) == sample.ids
+    every = customer_outcomes(
+        datasets.load_demographics(folder), engagements, datasets.load_dataset(folder, "transactions")
+    ).set_index("customer_id")
+    outcomes = ["targeted", "converted", "total_spend"]  # from every row of each sampled customer
+    pd.testing.assert_frame_equal(customers[outcomes], every.loc[customers.index, outcomes])
+    other = fairness.load_customers(folder, ["gender"], seed=4, max_customers=400)
+    assert set(other["customer_id"]) != sample.ids  # another seed, another sample
 
 
 # --- the aif360 glue ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Customer partitions: every customer in exactly one, bounded sizes, choices that do not depend on
 which other customers are read; the stage scripts (whole tables in memory) and the build (partition
 by partition from its staging folder) make the same rows; a large folder is validated on a sample
-of customers with all their rows."""
+of customers with all their rows, read chunk by chunk (``utils.core.datasets.load_sampled``)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import marketing
 import transaction
 from utils.chain import partitions
 from utils.chain.rules import check_rules
-from utils.core import runs, schema
+from utils.core import datasets, runs, schema
 from validation.loading import load_folder
 from validation.realism_metrics import Data
 
@@ -101,6 +101,43 @@ def test_a_large_folder_is_validated_on_a_sample_of_customers(small_build):
     assert {r.name: r.violations for r in check_rules(sample.tables) if r.violations} == {}
     again = load_folder(small_build, max_customers=500, seed=3)
     assert set(again.tables["demographics"]["customer_id"]) == customers
+
+
+def test_a_customer_sample_reads_every_row_of_its_customers_and_no_other(small_parquet_build, monkeypatch):
+    folder = small_parquet_build
+    assert datasets.sample_customers(folder, max_customers=1_200, seed=3) is None  # 1,200: not above
+    assert datasets.sample_customers(folder, max_customers=None, seed=3) is None
+    sample = datasets.sample_customers(folder, max_customers=400, seed=3)
+    assert sample.of == 1_200 and 250 < sample.customers < 550 and sample.seed == 3
+    again = datasets.sample_customers(folder, max_customers=400, seed=3)
+    assert again.ids == sample.ids  # the same seed, the same customers
+    assert datasets.sample_customers(folder, max_customers=400, seed=4).ids != sample.ids
+    whole_reads, real_read = [], datasets.read_file
+
+    def read_file(path, columns=None):  # records every whole read
+        whole_reads.append(path)
+        return real_read(path, columns)
+
+    monkeypatch.setattr(datasets, "read_file", read_file)
+    for name in schema.TABLE_NAMES:
+        full = datasets.plain_dtypes(datasets.load_dataset(folder, name))
+        frame, read = datasets.load_sampled(folder, name, sample)
+        assert read == len(full)
+        if name == schema.CAMPAIGNS:  # no customers: read whole
+            pd.testing.assert_frame_equal(datasets.plain_dtypes(frame), full)
+            continue
+        mine = full[full["customer_id"].astype(str).isin(sample.ids)].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame, mine)  # every row of the sampled customers, in order
+        assert set(frame["customer_id"]) <= sample.ids
+        columns, _ = datasets.load_sampled(folder, name, sample, ["customer_id"])
+        assert list(columns.columns) == ["customer_id"] and len(columns) == len(mine)
+    whole_reads.clear()
+    for name in schema.PARTITIONED_TABLES:
+        datasets.load_sampled(folder, name, sample)
+        assert (folder / name).is_dir()
+    assert whole_reads == []  # a folder of parts is read part by part, never whole
+    frame, read = datasets.load_sampled(folder, "engagements", None)  # no sample: every row
+    assert len(frame) == read == len(datasets.load_dataset(folder, "engagements"))
 
 
 def test_a_parquet_build_is_a_folder_of_parts_per_partition(tmp_path, monkeypatch):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass, field
+from functools import partial
 
 import pandas as pd
 
@@ -33,8 +34,9 @@ class Dataset:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     states: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
-    # A folder of more than ``max_customers`` customers is validated on a seeded sample of them,
-    # with every row of theirs: ``{"customers": sampled, "of": all, "rows_read": {table: rows}}``.
+    # A folder of more than ``max_customers`` customers is validated on a seeded sample of them, with
+    # every row of theirs: ``{"customers": sampled, "of": all, "seed": seed, "rows_read": {table: rows}}``
+    # (:meth:`utils.core.datasets.CustomerSample.summary`).
     sampled: dict | None = None
 
     def spend_share(self) -> float:
@@ -73,7 +75,7 @@ def load_folder(
     folder: str | os.PathLike,
     *,
     required: bool = True,
-    max_customers: int | None = constants.VALIDATION_MAX_CUSTOMERS,
+    max_customers: int | None = constants.READ_MAX_CUSTOMERS,
     seed: int = constants.DEFAULT_SEED,
 ) -> Dataset:
     """Every table found in ``folder`` (local or ``az://``), each checked against the schema.
@@ -84,16 +86,20 @@ def load_folder(
     is a UserError naming the file: validating it would only produce noise.
 
     A folder of more than ``max_customers`` customers is read as a seeded sample of about that many
-    customers (by a hash of the customer id, :func:`utils.chain.partitions.seed_mask`) with all of
-    their rows in every table, read chunk by chunk or part by part: memory follows the sample, and
-    the links between the tables hold inside it. The campaigns are read whole (a cost per impression
+    customers (by a hash of the customer id, :func:`utils.core.datasets.sample_customers`, the same
+    customers EDA and fairness read) with all of their rows in every table, read chunk by chunk or
+    part by part (:func:`utils.core.datasets.load_sampled`): memory follows the sample, and the links
+    between the tables hold inside it. The campaigns are read whole (a cost per impression
     on the sample takes the sample's share of their budgets: :meth:`Dataset.spend_share`).
     """
     folder = str(folder)
     if max_customers is not None and required:
-        customers = _count_customers(folder)
-        if customers > max_customers:
-            return _load_sample(folder, customers, max_customers, seed)
+        try:
+            chosen = datasets.sample_customers(folder, max_customers=max_customers, seed=seed)
+        except UserError:  # no folder: said below, as for any folder
+            chosen = None
+        if chosen is not None:
+            return _load_sample(folder, chosen)
     dataset = Dataset(folder)
     try:
         datasets.require_folder(folder)
@@ -124,32 +130,16 @@ def load_folder(
     return dataset
 
 
-def _count_customers(folder: str) -> int:
-    """Customers of the folder's demographics files (0 when it has none)."""
-    try:
-        states = datasets.demographics_states(folder)
-    except UserError:
-        return 0
-    stems = [f"{state}_{schema.DEMOGRAPHICS}" for state in states]
-    return sum(len(datasets.load_dataset(folder, stem, columns=["customer_id"])) for stem in stems)
-
-
-def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> Dataset:
-    """:func:`load_folder` on a seeded sample of about ``max_customers`` of ``customers``."""
-    from utils.chain import partitions
-    from utils.core.loader import DataLoader
-
-    rate = max_customers / customers
+def _load_sample(folder: str, chosen: datasets.CustomerSample) -> Dataset:
+    """:func:`load_folder` on the customers of ``chosen`` and all of their rows."""
     dataset = Dataset(folder, states=datasets.demographics_states(folder))
     frames = []
     for state in dataset.states:
         frame = _read_checked(folder, schema.DEMOGRAPHICS, f"{state}_{schema.DEMOGRAPHICS}")
-        chosen = partitions.seed_mask(frame["customer_id"], seed=seed, purpose="validation", rate=rate)
-        frames.append(frame[chosen])
+        frames.append(chosen.keep(frame))
     demographics = pd.concat(frames, ignore_index=True)
     check_primary_key(schema.DEMOGRAPHICS, demographics, folder)
     dataset.tables[schema.DEMOGRAPHICS] = lean(demographics)
-    wanted = set(demographics["customer_id"].astype(str))
     rows_read = {}
     for name in schema.TABLE_NAMES[1:]:
         try:
@@ -157,24 +147,15 @@ def _load_sample(folder: str, customers: int, max_customers: int, seed: int) -> 
         except UserError:
             dataset.missing.append(name)
             continue
-        if "customer_id" not in schema.TABLES[name].column_names:
-            frame = _read_checked(folder, name, name)
-            rows_read[name] = len(frame)
-        else:
-            loader, kept, seen = DataLoader(cache_dir=None), [], 0
-            try:
-                for chunk in loader.iter_chunks(path):  # a file, or a folder's parts one after another
-                    check_columns(name, chunk, path)
-                    seen += len(chunk)
-                    chunk = datasets.plain_dtypes(chunk)
-                    kept.append(chunk[chunk["customer_id"].astype(str).isin(wanted)])
-            except (ValueError, OSError) as error:
-                raise UserError(f"cannot read {path}: {_one_line(error)}") from None
-            frame = pd.concat(kept, ignore_index=True)
-            rows_read[name] = seen
+        try:  # per-customer tables chunk by chunk, the campaigns whole; columns checked as read
+            frame, rows_read[name] = datasets.load_sampled(
+                folder, name, chosen, check=partial(check_columns, name)
+            )
+        except (ValueError, OSError) as error:
+            raise UserError(f"cannot read {path}: {_one_line(error)}") from None
         check_primary_key(name, frame, folder)
         dataset.tables[name] = lean(frame)
-    dataset.sampled = {"customers": len(demographics), "of": customers, "rows_read": rows_read}
+    dataset.sampled = chosen.summary(rows_read)
     return dataset
 
 

@@ -11,13 +11,13 @@ whether the partitions run one after the other in one process or as tasks on a D
     rows = partitions.members(demographics, plan[0])           # NY's first part, in file order
 
 Seed samples (the customers a stage simulates behaviour for, to fit its synthesizer on) are also
-chosen by hash (:func:`seed_mask`), so the same customers are chosen whether the whole table is in
-memory or read partition by partition.
+chosen by hash (:func:`seed_mask`, from :mod:`utils.core.datasets`, where the readers' customer
+samples use it too), so the same customers are chosen whether the whole table is in memory or read
+partition by partition.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 import constants
+from utils.core.datasets import hash_ids
+from utils.core.datasets import seed_mask as seed_mask  # the stages' seed samples: partitions.seed_mask
 
 PART_NAME = "part-{:05d}"  # a partitioned table's file inside its folder: engagements/part-00000.parquet
 _BUCKET_KEY = "customer-bucket0"  # 16 characters: pandas' hash key of the partition buckets
@@ -77,13 +79,9 @@ def plan_of(demographics: pd.DataFrame, size: int | None = None) -> list[Partiti
     return plan({str(state): int(count) for state, count in counts.items()}, size)
 
 
-def _hash(values: Sequence, key: str) -> np.ndarray:
-    return pd.util.hash_array(np.asarray(values, dtype=object).astype(str).astype(object), hash_key=key)
-
-
 def bucket(customer_ids: Sequence, parts: int) -> np.ndarray:
     """Each customer's hash bucket in ``0..parts-1`` (the same for the same id, whatever the seed)."""
-    return (_hash(customer_ids, _BUCKET_KEY) % np.uint64(parts)).astype(np.int64)
+    return (hash_ids(customer_ids, _BUCKET_KEY) % np.uint64(parts)).astype(np.int64)
 
 
 def members(demographics: pd.DataFrame, partition: Partition) -> np.ndarray:
@@ -100,11 +98,3 @@ def members(demographics: pd.DataFrame, partition: Partition) -> np.ndarray:
 def seed_rate(wanted: int, partition: Partition) -> float:
     """The probability with which each customer joins a seed sample of about ``wanted`` customers."""
     return min(1.0, wanted / max(partition.total, 1))
-
-
-def seed_mask(customer_ids: Sequence, *, seed: int, purpose: str, rate: float) -> np.ndarray:
-    """Customers of a seed sample: each chosen with probability ``rate``, by a hash of its id keyed by
-    ``(seed, purpose)``, so the choice does not depend on which other customers are read with it."""
-    key = hashlib.blake2b(f"{seed}/{purpose}".encode(), digest_size=8).hexdigest()
-    uniform = _hash(customer_ids, key).astype(np.float64) / 2.0**64
-    return uniform < rate
