@@ -157,6 +157,11 @@ SYNTH_LATENT_ROUNDS = 10
 # one-hot) of about this many training rows, at most SYNTH_PARTITION_MAX per class; one copula per part.
 SYNTH_PARTITION_ROWS = 1500
 SYNTH_PARTITION_MAX = 12
+# A category that another column of at most SYNTH_DERIVED_MAX_VALUES values determines in this share of
+# rows (a subtype's main type, a number's label) is looked up from it in the copy, not modelled.
+SYNTH_DERIVED_SHARE = 0.995
+SYNTH_DERIVED_MAX_VALUES = 100
+SYNTH_DERIVED_MIN_ROWS = 10  # rows per value of the source, on average
 # Per-column bar of the verdict (KS for numbers and dates, TVD for categories, vs the training rows),
 # and the share of column pairs whose correlation / Cramér's V may differ by at most the tolerance.
 SYNTH_COLUMN_DISTANCE_BAR = 0.10

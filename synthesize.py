@@ -493,6 +493,7 @@ def synthesize(
             "dates": prepared.date_formats,
             "ordinal_orders": {c: [str(v) for v in o] for c, o in prepared.ordinal_orders.items()},
             "marginals": marginals,
+            "derived": {d.column: d.describe() for d in getattr(model, "derived", [])},
         },
         **report,
         "side_by_side": side,

@@ -33,7 +33,10 @@ from utils.private_copy.prepare import prepare_table
 from utils.private_copy.public_tables import PUBLIC_OUTCOMES, load_public
 from utils.private_copy.simulated import bank_like, income_like, wide_table
 
-DEFAULT_TABLES = ("fair_affairs", "rand_hie", "birthweight", "income_like", "bank_like", "feedback360")
+DEFAULT_TABLES = (
+    "fair_affairs", "rand_hie", "birthweight", "wives_hours", "caravan", "lending_club",
+    "income_like", "bank_like", "feedback360",
+)  # fmt: skip
 
 
 def table(name: str, seed: int) -> tuple[pd.DataFrame, dict]:

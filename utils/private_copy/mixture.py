@@ -7,7 +7,9 @@ counts and spikes kept) and its own SDV synthesizer fitted on the normal scores 
 ``norm`` marginals; CTGAN / TVAE see the same numeric preparation, their categories unchanged).
 ``P(part)`` is kept exactly (largest-remainder counts). A Gaussian copula ties a category to the
 rest by one linear correlation; the mixture keeps how every category's rows differ from the others'
-without knowing which column is the target (the issue's "relationships without a target").
+without knowing which column is the target (the issue's "relationships without a target"). A
+category that another column determines (a subtype's main type) is not modelled but looked up from
+the sampled source (:mod:`derived`), for every kind of synthesizer.
 
 Where real rows are nearly unique (one half of the training rows matches the other half at most
 ``SYNTH_NATURAL_COPY_RATE`` of the time: a continuous column or a few counts make rows unique),
@@ -30,6 +32,7 @@ from tqdm import tqdm
 
 import constants
 from utils.private_copy import engine
+from utils.private_copy.derived import Derived, find_derived
 from utils.private_copy.marginals import TableCodec, level_orders, normal_quantile
 
 log = logging.getLogger("synthesize")
@@ -109,9 +112,16 @@ class MixtureSynthesizer:
     """A mixture of shape-keeping SDV synthesizers, one per part (see the module's docstring)."""
 
     def __init__(
-        self, kind: str, columns: list[str], parts: list[Part], by: list[str], numeric: list[str]
+        self,
+        kind: str,
+        columns: list[str],
+        parts: list[Part],
+        by: list[str],
+        numeric: list[str],
+        derived: list[Derived] | None = None,
     ) -> None:
         self.kind, self.columns, self.parts, self.by, self.numeric = kind, columns, parts, by, numeric
+        self.derived = list(derived or [])  # columns looked up from another, not modelled
         self._avoid: set[tuple] = set()
         self.natural_copy_rate = 0.0
 
@@ -134,8 +144,10 @@ class MixtureSynthesizer:
             latent = pd.DataFrame(index=range(rows))
         else:
             latent = engine.sample(part.model, rows, seed=seed)
-        rows = part.codec.decode(latent)[self.columns]
-        return rows.astype({c: float for c in self.numeric})
+        rows = part.codec.decode(latent)
+        for derived in self.derived:
+            rows[derived.column] = derived.fill(rows)
+        return rows[self.columns].astype({c: float for c in self.numeric})
 
     def sample(self, rows: int, *, seed: int, redraws: int = 10) -> pd.DataFrame:
         """``rows`` rows; rows equal to a training row are redrawn up to ``redraws`` times (see above).
@@ -195,6 +207,13 @@ def fit_mixture(
     """
     by = list(by or [])
     neural = kind != "gaussian_copula"
+    all_columns = list(frame.columns)
+    avoid = set(row_keys(frame))
+    copy_rate = natural_copy_rate(frame, seed)
+    derived = find_derived(frame, sdtypes, keep=tuple(by))
+    for lookup in derived:
+        log.info("%s: %s", lookup.column, lookup.describe())
+    frame = frame.drop(columns=[lookup.column for lookup in derived])
     # nominal categories in the order of the number they explain best, learned once on all training rows
     orders = {**level_orders(frame, sdtypes), **(orders or {})}
     if neural:
@@ -245,9 +264,9 @@ def fit_mixture(
             )
         parts.append(Part(key=key, rows=len(rows), codec=codec, model=model))
     numeric = [c for c in frame.columns if sdtypes.get(c) in ("numerical", "datetime")]
-    mixture = MixtureSynthesizer(kind, list(frame.columns), parts, by, numeric)
-    mixture.natural_copy_rate = natural_copy_rate(frame, seed)
+    mixture = MixtureSynthesizer(kind, all_columns, parts, by, numeric, derived)
+    mixture.natural_copy_rate = copy_rate
     if mixture.natural_copy_rate <= constants.SYNTH_NATURAL_COPY_RATE:
-        mixture._avoid = set(row_keys(frame))
+        mixture._avoid = avoid
     log.info("fitted %d part(s) of %s", len(parts), kind)
     return mixture

