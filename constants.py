@@ -110,6 +110,9 @@ SYNTH_MIN_CLASS_ROWS = 30  # target classes with fewer training rows share one p
 # 360 demo), with at most this many categories. One jittered latent cannot carry such a column.
 SYNTH_STRUCTURAL_ETA2 = 0.5
 SYNTH_STRUCTURAL_MAX_CATEGORIES = 10
+# ...and, while the classes leave about SYNTH_PARTITION_ROWS rows each, one of every pair of categories
+# tied by a Cramér's V at least this (relationship x marital status in a census table).
+SYNTH_STRUCTURAL_CRAMERS_V = 0.5
 # The verdict's bars: a copy passes when every figure is on the right side of its bar.
 SYNTH_BARS = {
     "quality_score": 0.75,  # SDMetrics QualityReport overall score, at least

@@ -1,4 +1,5 @@
-"""Categories that another column determines (utils.private_copy.derived): found, looked up, kept.
+"""Categories tied to other columns: looked up where another column determines them
+(utils.private_copy.derived), conditioned on where two categories are tied (structural_categories).
 
 Property-based: a column built as a function of another is found whatever the function and the
 sizes; independent columns and rare classes are not; the mixture's copy keeps the function exactly.
@@ -11,8 +12,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from utils.metrics.fidelity import cramers_v
 from utils.private_copy.derived import find_derived
 from utils.private_copy.mixture import fit_mixture
+from utils.private_copy.prepare import structural_categories
 
 
 @settings(max_examples=30, deadline=None)
@@ -99,3 +102,37 @@ def test_one_to_one_columns_keep_the_first_and_the_copy_keeps_the_function():
     shares = copy["education"].value_counts(normalize=True)
     real = frame["education"].value_counts(normalize=True)
     assert (shares - real).abs().max() < 0.03  # the label's marginal follows the source's
+
+
+def test_categories_tied_to_each_other_get_a_copula_per_class_and_keep_their_tie():
+    """Two categories tied by a non-monotone pattern (each class of one mostly one class of the
+    other, 15 % noise): one of them is conditioned on, and the copy keeps the tie; the classes stop
+    where they would leave fewer than about SYNTH_PARTITION_ROWS rows a class."""
+    rng = np.random.default_rng(2)
+    rows = 6_000
+    first = rng.choice(["p", "q", "r", "s", "t"], rows)
+    pattern = {"p": "c3", "q": "c1", "r": "c5", "s": "c2", "t": "c4"}
+    noise = rng.random(rows) < 0.15
+    second = np.where(noise, rng.choice(["c1", "c2", "c3", "c4", "c5"], rows), pd.Series(first).map(pattern))
+    frame = pd.DataFrame(
+        {
+            "first": first,
+            "spend": rng.gamma(2.0, 40.0, rows).round(2),
+            "second": second,
+            "visits": rng.poisson(2, rows),
+            "flag": rng.choice(["yes", "no"], rows),
+        }
+    )
+    metadata = {"first": "categorical", "spend": "numerical", "second": "categorical"}
+    metadata |= {"visits": "numerical", "flag": "categorical"}
+    columns = {c: {"sdtype": sdtype} for c, sdtype in metadata.items()}
+    assert structural_categories(frame, columns, exclude=("flag",), rows_per_class=500) == ["first"]
+    too_few = structural_categories(frame, columns, exclude=("flag",), rows_per_class=1_000)
+    assert too_few == []  # 2 x 5 classes x 1,000 rows > 6,000 rows
+    assert structural_categories(frame, columns, exclude=("flag",), rows_per_class=500, tie=0.9) == []
+    by = ["flag", "first"]
+    shared = fit_mixture(frame, metadata, by=["flag"], seed=1, partition=False).sample(rows, seed=2)
+    per_class = fit_mixture(frame, metadata, by=by, seed=1, partition=False).sample(rows, seed=2)
+    real_v = cramers_v(frame["first"], frame["second"])
+    assert abs(cramers_v(per_class["first"], per_class["second"]) - real_v) < 0.05
+    assert cramers_v(shared["first"], shared["second"]) < real_v - 0.2  # one copula smears the pattern
