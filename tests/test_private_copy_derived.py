@@ -93,6 +93,9 @@ def test_one_to_one_columns_keep_the_first_and_the_copy_keeps_the_function():
     sdtypes |= {"region": "categorical", "area": "categorical"}
     found = {d.column: d.source for d in find_derived(frame, sdtypes)}
     assert found == {"education": "years", "area": "region"}  # years and region stay modelled
+    label_first = frame[["education", "years", "hours", "area", "region"]]
+    found = {d.column: d.source for d in find_derived(label_first, sdtypes)}
+    assert found == {"education": "years", "area": "region"}  # a number is never derived: its label is
     model = fit_mixture(frame, sdtypes, seed=3)
     assert [d.column for d in model.derived] == ["education", "area"]
     copy = model.sample(5_000, seed=4)

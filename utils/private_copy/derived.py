@@ -68,8 +68,8 @@ def find_derived(
     most common value of the column per source value covers at least ``min_share`` of the rows and
     misses at most a tenth of the rows that the column's most common class alone would miss (a rare
     class is not looked away), and the source has at least ``SYNTH_DERIVED_MIN_ROWS`` rows per value. Of
-    two columns that determine each other (a number and its label) the first in the table is kept and
-    the second derived; a source is never derived itself, and a derived column is never a source.
+    a number and its label the label is derived; of two categories that determine each other the
+    first in the table is kept and the second derived; a source is never derived itself.
     """
     labels = {c: _labels(frame[c]) for c in frame.columns}
     codes = {c: pd.factorize(labels[c])[0] for c in frame.columns}
@@ -79,17 +79,21 @@ def find_derived(
     sources = [c for c in frame.columns if sdtypes.get(c) in kinds and 2 <= counts[c] <= max_values]
     found: dict[str, Derived] = {}
 
+    def derivable(name: str) -> bool:
+        return sdtypes.get(name) in ("categorical", "boolean") and name not in keep
+
     def sparse(source: str) -> bool:  # too few rows per value for a lookup to mean anything
         return counts[source] * min_rows > len(frame)
 
     for column in frame.columns:
-        if sdtypes.get(column) not in ("categorical", "boolean") or column in keep or counts[column] < 2:
+        if not derivable(column) or counts[column] < 2:
             continue
         for source in sources:
             if source == column or source in found or counts[source] < counts[column] or sparse(source):
                 continue
-            if counts[source] == counts[column] and position[source] > position[column]:
-                continue  # one-to-one: the earlier column stays, the later one is derived
+            one_to_one = counts[source] == counts[column]
+            if one_to_one and derivable(source) and position[source] > position[column]:
+                continue  # two categories one-to-one: the earlier stays, the later one is derived
             joint = np.bincount(
                 codes[source] * counts[column] + codes[column], minlength=counts[source] * counts[column]
             ).reshape(counts[source], counts[column])
