@@ -386,10 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sampled = summary.attrs["sampled"]
     if sampled:
-        print(
-            f"sampled: {sampled['customers']:,} of {sampled['of']:,} customers (seed {sampled['seed']}), "
-            "with all their rows"
-        )
+        print(f"sampled: {datasets.describe_sample(sampled)}, with all their rows")
     if not args.quiet:
         print(summary.drop(columns=["path"]).to_string(index=False))
     for row in summary.itertuples(index=False):

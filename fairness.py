@@ -459,10 +459,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     sampled = report["sampled"]
     if sampled:
-        print(
-            f"sampled: {sampled['customers']:,} of {sampled['of']:,} customers (seed {sampled['seed']}), "
-            "with all their engagements and transactions"
-        )
+        print(f"sampled: {datasets.describe_sample(sampled)}, with all their engagements and transactions")
     if not args.quiet:
         for attribute, summary in report["attributes"].items():
             pooled = summary["pooled"]

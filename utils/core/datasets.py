@@ -216,7 +216,12 @@ class CustomerSample:
 
     def describe(self) -> str:
         """One line for consoles and report titles, e.g. ``150,012 of 1,000,000 customers (seed 42)``."""
-        return f"{self.customers:,} of {self.of:,} customers (seed {self.seed})"
+        return describe_sample(self.summary())
+
+
+def describe_sample(summary: Mapping) -> str:
+    """:meth:`CustomerSample.describe` of a report's ``sampled`` (:meth:`CustomerSample.summary`)."""
+    return f"{summary['customers']:,} of {summary['of']:,} customers (seed {summary['seed']})"
 
 
 def is_per_customer(name: str) -> bool:

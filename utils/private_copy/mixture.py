@@ -207,9 +207,7 @@ def fit_mixture(
     """
     by = list(by or [])
     neural = kind != "gaussian_copula"
-    all_columns = list(frame.columns)
-    avoid = set(row_keys(frame))
-    copy_rate = natural_copy_rate(frame, seed)
+    training = frame  # every column: what the copy has, and what a copy of a row would match
     derived = find_derived(frame, sdtypes, keep=tuple(by))
     for lookup in derived:
         log.info("%s: %s", lookup.column, lookup.describe())
@@ -264,9 +262,9 @@ def fit_mixture(
             )
         parts.append(Part(key=key, rows=len(rows), codec=codec, model=model))
     numeric = [c for c in frame.columns if sdtypes.get(c) in ("numerical", "datetime")]
-    mixture = MixtureSynthesizer(kind, all_columns, parts, by, numeric, derived)
-    mixture.natural_copy_rate = copy_rate
+    mixture = MixtureSynthesizer(kind, list(training.columns), parts, by, numeric, derived)
+    mixture.natural_copy_rate = natural_copy_rate(training, seed)
     if mixture.natural_copy_rate <= constants.SYNTH_NATURAL_COPY_RATE:
-        mixture._avoid = avoid
+        mixture._avoid = set(row_keys(training))
     log.info("fitted %d part(s) of %s", len(parts), kind)
     return mixture
