@@ -72,6 +72,8 @@ def _versions() -> dict[str, str]:
 
 STAGES = ("demographics", "consumer_preferences", "marketing", "transactions")
 CHAIN = {"consumer_preferences": consumer, "marketing": marketing, "transactions": transaction}
+# What the partition tasks import on first use: imported once before local Dask workers are forked.
+TASK_IMPORTS = ("sdv.single_table", "sdv.metadata", "cloudpickle", "fsspec.implementations.local")
 # Peak memory of the build's process, with headroom: the demographics stage holds every state's
 # rows (about 1.3 KiB a customer); the chain stages hold one partition at a time (docs/scale.md).
 BYTES_PER_CUSTOMER = 3_000
@@ -169,7 +171,9 @@ def build_dataset(
     rows: dict[str, int] = {}
     stages: list[dict] = []
     started = time.perf_counter()
-    with runs.OutputLock(out_dir), cluster.engine(workers=workers, scheduler=scheduler):
+    with runs.OutputLock(out_dir), cluster.engine(
+        workers=workers, scheduler=scheduler, preload=TASK_IMPORTS
+    ):
         run = runs.Run(out_dir, fmt=fmt)
         log.info("run %s into %s", run.run_id, out_dir)
         try:

@@ -178,7 +178,7 @@ def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
     source = FrameSource(parents)
     shared, fitted = _fit(module, source, config)
     plan = source.plan()
-    common = cluster.share((shared, fitted))
+    common = cluster.share((shared, Fitted(state=fitted.state)))  # what a partition task reads
     items = [(module.__name__, source, common, config, p, None) for p in plan]
     parts = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     tables = dict(fitted.tables)
@@ -221,7 +221,7 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
         ]
         lineage[name] = inputs | {p: [run.run_id] for p in same}
     target = (run.staging, lineage)
-    common = cluster.share((shared, fitted))  # the models and campaigns go to each worker once
+    common = cluster.share((shared, Fitted(state=fitted.state)))  # to each worker once: not the seeds
     items = [(module.__name__, source, common, config, p, target) for p in plan]
     done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     for _, records in done:
