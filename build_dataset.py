@@ -171,9 +171,7 @@ def build_dataset(
     rows: dict[str, int] = {}
     stages: list[dict] = []
     started = time.perf_counter()
-    with runs.OutputLock(out_dir), cluster.engine(
-        workers=workers, scheduler=scheduler, preload=TASK_IMPORTS
-    ):
+    with runs.OutputLock(out_dir), cluster.engine(workers=workers, scheduler=scheduler, preload=TASK_IMPORTS):
         run = runs.Run(out_dir, fmt=fmt)
         log.info("run %s into %s", run.run_id, out_dir)
         try:
