@@ -72,8 +72,14 @@ def _versions() -> dict[str, str]:
 
 STAGES = ("demographics", "consumer_preferences", "marketing", "transactions")
 CHAIN = {"consumer_preferences": consumer, "marketing": marketing, "transactions": transaction}
-# What the partition tasks import on first use: imported once before local Dask workers are forked.
-TASK_IMPORTS = ("sdv.single_table", "sdv.metadata", "cloudpickle", "fsspec.implementations.local")
+# What the partition tasks import: imported once by the fork server of local Dask workers.
+TASK_IMPORTS = (
+    *(module.__name__ for module in (demographic, *CHAIN.values(), partitioned)),
+    "sdv.single_table",
+    "sdv.metadata",
+    "cloudpickle",
+    "fsspec.implementations.local",
+)
 # Peak memory of the build's process, with headroom: the demographics stage holds every state's
 # rows (about 1.3 KiB a customer); the chain stages hold one partition at a time (docs/scale.md).
 BYTES_PER_CUSTOMER = 3_000

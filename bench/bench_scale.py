@@ -22,14 +22,14 @@ years (``--start``/``--end``) with ``--campaigns`` campaigns in all, so purchase
 and engagements stay few; the transactions stage's wall time and peak resident memory (the manifest's
 per-stage ``VmHWM``, reset when the stage starts). Bar: 10,000,000 transactions under 2 GiB.
 
-**Workers** (``--part workers``): the first of ``--sizes`` built with ``--workers 1`` and
-``--workers 2`` (a Dask LocalCluster): wall time per stage, the speedup, and whether every output
-file (the manifest aside) has the same bytes.
+**Workers** (``--part workers``): the first of ``--sizes`` built with ``--workers 1`` and then
+``--workers 2`` (a Dask LocalCluster), ``--repeats`` times: wall time per stage, each pair's
+speedup and their median, and whether every output file (the manifest aside) has the same bytes.
 
     python -m bench.bench_scale                              # sampling, growth and workers at 60,000
     python -m bench.bench_scale --part sampling --rows 500000
     python -m bench.bench_scale --part growth --sizes 60000,300000
-    python -m bench.bench_scale --part workers --sizes 150000
+    python -m bench.bench_scale --part workers --sizes 150000 --repeats 3
     python -m bench.bench_scale --part growth --sizes 1000000 --validate
     python -m bench.bench_scale --part transactions --sizes 1800000 --years 10
 """
@@ -115,7 +115,8 @@ def sampling(rows: int, repeats: int, fit_rows: int, seed: int) -> None:
 def _build(
     size: int, seed: int, folder: str, *extra: str, validate: bool = False
 ) -> tuple[float, float, dict]:
-    """One build in a fresh process: wall seconds, CPU seconds of it and its workers, manifest."""
+    """One build in a fresh process: wall seconds, CPU seconds of it and of its tasks on workers,
+    manifest."""
     per_state = max(1, round(size / 6))
     checks = ["--report-dir", str(Path(folder) / "report")] if validate else ["--no-validation"]
     command = [sys.executable, "build_dataset.py", "--rows-per-state", str(per_state), "--seed", str(seed),
@@ -130,7 +131,11 @@ def _build(
         print(done.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"build of {size:,} customers failed")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu, json.loads((Path(folder) / "data" / "manifest.json").read_text())
+    manifest = json.loads((Path(folder) / "data" / "manifest.json").read_text())
+    # Dask's workers are forked by a fork server, not by the build: their tasks' CPU from the manifest.
+    tasks = [task for stage in manifest["stages"] for task in stage.get("partitions", [])]
+    cpu += sum(task["cpu_s"] for task in tasks if task["worker"] != "local")
+    return wall, cpu, manifest
 
 
 def _digest(folder: str) -> dict[str, str]:
@@ -144,24 +149,30 @@ def _digest(folder: str) -> dict[str, str]:
     }
 
 
-def workers(size: int, seed: int) -> None:
-    """The same build with --workers 1 and --workers 2: wall time, ratio, identical bytes."""
+def workers(size: int, seed: int, pairs: int) -> None:
+    """``--workers 1`` then ``--workers 2``, ``pairs`` times: wall time per stage, each pair's
+    speedup and their median, and whether every build has the same bytes. Each speedup compares two
+    builds run one after the other: this machine's speed drifts by 10-20 % within minutes."""
     result, digests = [], []
-    for count in (1, 2):
-        with tempfile.TemporaryDirectory() as folder:
-            wall, cpu, manifest = _build(size, seed, folder, "--workers", str(count))
-            digests.append(_digest(folder))
-        stages = {s["stage"]: s["wall_s"] for s in manifest["stages"]}
-        row = {"workers": count, "wall_s": wall, "cpu_s": cpu}
-        result.append(row | {f"{stage}_s": seconds for stage, seconds in stages.items()})
-    for row in result:
-        row["speedup"] = result[0]["wall_s"] / row["wall_s"]
+    for pair in range(1, pairs + 1):
+        for count in (1, 2):
+            with tempfile.TemporaryDirectory() as folder:
+                wall, cpu, manifest = _build(size, seed, folder, "--workers", str(count))
+                digests.append(_digest(folder))
+            stages = {s["stage"]: s["wall_s"] for s in manifest["stages"]}
+            row = {"pair": pair, "workers": count, "wall_s": wall, "cpu_s": cpu}
+            result.append(row | {f"{stage}_s": seconds for stage, seconds in stages.items()})
+    for one, two in zip(result[::2], result[1::2], strict=True):
+        one["speedup"], two["speedup"] = 1.0, one["wall_s"] / two["wall_s"]
+    speedups = [row["speedup"] for row in result[1::2]]
     report(
         "scale_workers",
         result,
         customers=size,
         engagements=manifest["rows"]["engagements"],
-        identical_bytes=digests[0] == digests[1],
+        identical_bytes=all(digest == digests[0] for digest in digests),
+        speedups=[round(value, 3) for value in speedups],
+        median_speedup=round(statistics.median(speedups), 3),
         partitioned_stages=[s["stage"] for s in manifest["stages"] if s.get("partitions")],
     )
 
@@ -230,7 +241,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--campaigns", type=int, default=8, help="transactions: campaigns in the period")
     parser.add_argument("--rows", type=int, default=200_000, help="rows each sampler draws")
     parser.add_argument("--fit-rows", type=int, default=20_000, help="rows the copula is fitted on")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="sampling: runs of each sampler; workers: pairs of builds"
+    )
     parser.add_argument("--sizes", default="60000", help="comma-separated customer counts (growth part)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
@@ -242,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.part == "transactions":
         transactions(int(args.sizes.split(",")[0]), args.years, args.campaigns, args.seed)
     if args.part in ("workers", "all"):
-        workers(int(args.sizes.split(",")[0]), args.seed)
+        workers(int(args.sizes.split(",")[0]), args.seed, args.repeats)
     return 0
 
 

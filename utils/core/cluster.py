@@ -22,7 +22,6 @@ import importlib
 import logging
 import os
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -38,14 +37,12 @@ ROOT = str(Path(__file__).resolve().parents[2])  # the repository: workers impor
 CONNECT_TIMEOUT_S = 15
 _client: ContextVar[Any] = ContextVar("dask_client", default=None)
 _stats: list[dict] = []
-_thread_state = threading.local()
 
 
 def _measured(func: Callable, item: Any, name: str) -> tuple[Any, dict]:
     """Run ``func(item)`` and measure it in the process that runs it."""
     if ROOT not in sys.path:  # a worker started elsewhere imports the chain's modules from here
         sys.path.insert(0, ROOT)
-    _threads_as_the_environment_says()
     memory.reset_peak()
     wall, cpu = time.perf_counter(), time.process_time()
     result = func(item)
@@ -87,18 +84,25 @@ def check_options(workers: int, scheduler: str | None) -> None:
         raise UserError("give --workers or --scheduler, not both (an existing cluster has its own workers)")
 
 
-def _threads_as_the_environment_says() -> None:
-    """Numeric libraries on one thread in a task thread whose environment asks for it
-    (``OMP_NUM_THREADS=1``, as local workers have): a forked worker's thread pools were sized in the
-    parent before its environment was set, and OpenMP's setting is per thread. Once per thread."""
-    if os.environ.get("OMP_NUM_THREADS") != "1" or getattr(_thread_state, "limited", False):
-        return
-    from threadpoolctl import threadpool_limits
+def _start_fork_server(preload: Sequence[str]) -> None:
+    """Start multiprocessing's fork server (once per process): a fresh single-threaded interpreter
+    that imports ``preload`` with one thread per numeric library; each local worker is then forked
+    from it, importing nothing again. Returns at once: the imports run while this process goes on."""
+    import multiprocessing
+    from multiprocessing import forkserver
 
-    threadpool_limits(limits=1)
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(1)
-    _thread_state.limited = True
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    environment = _worker_env()  # the server's environment is what its workers start with
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        forkserver.ensure_running()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # Dask's settings for local workers. The statistical profiler samples the task thread's stack
@@ -111,8 +115,9 @@ def engine(workers: int = 1, scheduler: str | None = None, preload: Sequence[str
     """Run the partition tasks of the block on ``workers`` local processes (a LocalCluster, one thread
     each) or on the cluster at ``scheduler``; one worker and no scheduler: in this process.
 
-    Local workers are forked from this process after it has imported the modules named in
-    ``preload`` (the libraries the tasks import on first use), so no worker imports them again."""
+    Local workers are forked from a fork server that has imported the modules named in ``preload``
+    (the stages and the libraries their tasks import on first use), so no worker imports them again;
+    this process imports them meanwhile."""
     check_options(workers, scheduler)
     if workers == 1 and scheduler is None:
         yield None
@@ -128,14 +133,17 @@ def engine(workers: int = 1, scheduler: str | None = None, preload: Sequence[str
                 raise UserError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
             log.info("Dask cluster at %s: %d workers", scheduler, len(client.scheduler_info()["workers"]))
         else:
+            # A spawned worker starts a fresh interpreter and imports the stages and their libraries
+            # itself (here 1.5 s to start and 2.3 s more on its first task, each worker); forked from
+            # a fork server they are imported once. Not forked from this process: it has threads
+            # (Dask's event loop, logging through tqdm's lock) whose held locks a fork would copy.
+            _start_fork_server(preload)
             for module in preload:
                 importlib.import_module(module)
-            # Forked, not spawned: a spawned worker starts a fresh interpreter and imports the stages
-            # and their libraries again (1.5 s to start, then 2.3 s on its first task, measured here).
             # Dask starts workers with MALLOC_TRIM_THRESHOLD_=65536, which returns every freed NumPy
             # temporary to the system: the same state's fit took 2.4x the CPU time on a worker
             # (8.1 s against 3.4 s). The workers keep one thread per numeric library.
-            settings = _WORKER_CONFIG | {"distributed.worker.multiprocessing-method": "fork"}
+            settings = _WORKER_CONFIG | {"distributed.worker.multiprocessing-method": "forkserver"}
             settings["distributed.nanny.pre-spawn-environ"] = _worker_env()
             stack.enter_context(dask.config.set(settings))
             cluster = stack.enter_context(
