@@ -45,7 +45,7 @@ from utils.chain.bias import Bias, add_bias_arguments, parse_bias
 from utils.chain.config import ChainConfig
 from utils.chain.partitions import Partition
 from utils.chain.segments import segment_mask
-from utils.core import schema, seeding
+from utils.core import cluster, schema, seeding
 from utils.core.cli import UserError, run_main
 from utils.core.schema import CHANNELS, CREATIVES, DEVICES, EVENT_TYPES, OBJECTIVES, SEGMENTS
 
@@ -921,6 +921,12 @@ def survey(
     return eligible_counts(customers), customers[chosen]
 
 
+def _seed_events(item: tuple) -> pd.DataFrame:
+    """The seed funnels' events (a task of :func:`fit`)."""
+    exposed, campaigns, devices, rng = item
+    return expand_events(exposed, campaigns, devices, rng).drop(columns="pair")
+
+
 def fit(
     surveys: Sequence[tuple[pd.DataFrame, pd.DataFrame]], shared: Mapping, config: ChainConfig
 ) -> partitioned.Fitted:
@@ -939,7 +945,11 @@ def fit(
         rows, cols = target(customers, campaigns, rng, bias)
         exposed = simulate_funnels(pair_features(customers, campaigns, rows, cols, bias), rng)
         devices = exposed["customer_id"].map(customers.set_index("customer_id")["preferred_device"])
-        seed_events = expand_events(exposed, campaigns, devices, rng).drop(columns="pair")
+        # The seed's events are written, not fitted on: on a Dask engine they are expanded on a
+        # worker while the funnel synthesizer is fitted here.
+        seed_events = cluster.submit(
+            _seed_events, (exposed, campaigns, devices, rng), name="seed", stage=f"{STAGE} (seed events)"
+        )
     else:
         exposed = _user_funnels(config.seed_data, customers, campaigns, bias)
         seed_events = config.seed_data

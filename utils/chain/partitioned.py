@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,7 +49,8 @@ class Fitted:
     makes once (checked and written by the orchestrator), and ``state`` for its partition tasks."""
 
     models: dict[str, Any] = field(default_factory=dict)  # by name; their pickled bytes once fitted
-    seeds: dict[str, pd.DataFrame] = field(default_factory=dict)
+    # by name: a table, or the function that waits for one made beside the partition tasks
+    seeds: dict[str, pd.DataFrame | Callable[[], pd.DataFrame]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     state: Any = None
 
@@ -113,6 +114,11 @@ class FolderSource:
 
 
 # --- Running a stage ----------------------------------------------------------------------------------
+
+
+def _seeds(fitted: Fitted) -> dict[str, pd.DataFrame]:
+    """The fitted seed tables, waiting for those made on the cluster."""
+    return {name: table() if callable(table) else table for name, table in fitted.seeds.items()}
 
 
 def _module(name: str):
@@ -194,7 +200,7 @@ def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
     return StageResult(
         module.STAGE,
         tables,
-        fitted.seeds,
+        _seeds(fitted),
         fitted.models,
         module.conclude(fitted, [part.summary for part in parts], config),
         truth_parts=truth,
@@ -226,7 +232,7 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
     done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     for _, records in done:
         run.add_records(records)
-    for name, frame in fitted.seeds.items():
+    for name, frame in _seeds(fitted).items():
         run.write_seed(name, frame)
     from utils.chain.stage import write_models_and_truth
 

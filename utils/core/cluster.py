@@ -61,6 +61,12 @@ def _measured(func: Callable, item: Any, name: str) -> tuple[Any, dict]:
     }
 
 
+def _measured_pickled(func: Callable, item: bytes, name: str) -> tuple[Any, dict]:
+    import pickle
+
+    return _measured(func, pickle.loads(item), name)
+
+
 def _worker_env() -> dict[str, str]:
     """A local worker's environment: the repository importable, one thread per numeric library
     (each worker is one process with one task thread; BLAS pools in every worker oversubscribe the
@@ -214,6 +220,30 @@ def map_partitions(func: Callable, items: Sequence[Any], *, names: Sequence[str]
             )
     _stats.extend({"stage": stage, **stats} for _, stats in outcomes)
     return [result for result, _ in outcomes]
+
+
+def submit(func: Callable, item: Any, *, name: str, stage: str) -> Callable[[], Any]:
+    """``func(item)`` as one task beside what runs next; returns the function that waits for its
+    result. On a Dask engine it runs on a worker (``item`` pickled now); without one, here and now."""
+    client = _client.get()
+    if client is None:
+        done = _measured(func, item, name)
+        _stats.append({"stage": stage, **done[1]})
+        return lambda: done[0]
+    import cloudpickle
+
+    # Pickled here and now: what the caller changes next cannot reach the task.
+    future = client.submit(_measured_pickled, func, cloudpickle.dumps(item), name, pure=False)
+    recorded = []
+
+    def wait() -> Any:
+        result, stats = future.result()
+        if not recorded:  # measured once, however often waited for
+            _stats.append({"stage": stage, **stats})
+            recorded.append(True)
+        return result
+
+    return wait
 
 
 def drain_stats() -> list[dict]:
