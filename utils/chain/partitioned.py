@@ -48,7 +48,7 @@ class Fitted:
     """What a stage fits once: models and seed tables (saved by the orchestrator), whole tables it
     makes once (checked and written by the orchestrator), and ``state`` for its partition tasks."""
 
-    models: dict[str, Any] = field(default_factory=dict)  # by name; their pickled bytes once fitted
+    models: dict[str, Any] = field(default_factory=dict)  # by name; once fitted, what waits for their bytes
     # by name: a table, or the function that waits for one made beside the partition tasks
     seeds: dict[str, pd.DataFrame | Callable[[], pd.DataFrame]] = field(default_factory=dict)
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -121,6 +121,16 @@ def _seeds(fitted: Fitted) -> dict[str, pd.DataFrame]:
     return {name: table() if callable(table) else table for name, table in fitted.seeds.items()}
 
 
+def _models(fitted: Fitted) -> dict[str, bytes]:
+    """The fitted models' canonical bytes, waiting for them."""
+    return {name: made() for name, made in fitted.models.items()}
+
+
+def _model_bytes(item: tuple) -> bytes:
+    model, name = item
+    return synth.synthesizer_bytes(model, name)
+
+
 def _module(name: str):
     return importlib.import_module(name)
 
@@ -168,7 +178,13 @@ def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
     fitted = module.fit(surveys, shared, config)
     # Saved as fitted, before any partition samples from them (sampling in this process caches the
     # fast sampler on a model; on workers it samples copies): the same bytes with or without Dask.
-    fitted.models = {name: synth.synthesizer_bytes(model, name) for name, model in fitted.models.items()}
+    # On a Dask engine their canonical bytes are made on a worker, beside the partition tasks.
+    for name, model in fitted.models.items():
+        synth.make_reproducible(model, name)
+    fitted.models = {
+        name: cluster.submit(_model_bytes, (model, name), name=name, stage=f"{module.STAGE} (model bytes)")
+        for name, model in fitted.models.items()
+    }
     if fitted.tables:
         try:
             rules.assert_rules({**shared, **fitted.tables}, touching=list(fitted.tables))
@@ -201,7 +217,7 @@ def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
         module.STAGE,
         tables,
         _seeds(fitted),
-        fitted.models,
+        _models(fitted),
         module.conclude(fitted, [part.summary for part in parts], config),
         truth_parts=truth,
         parts=split,
@@ -237,7 +253,7 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
     from utils.chain.stage import write_models_and_truth
 
     write_models_and_truth(
-        run, module.STAGE, fitted.models, module.conclude(fitted, [p.summary for p, _ in done], config)
+        run, module.STAGE, _models(fitted), module.conclude(fitted, [p.summary for p, _ in done], config)
     )
     rows = {name: len(frame) for name, frame in fitted.tables.items()}
     for _, records in done:
