@@ -97,6 +97,34 @@ def test_an_existing_scheduler_and_worker_give_the_same_bytes(single, tmp_path):
                 process.wait(timeout=30)
 
 
+def _worker_view() -> dict:
+    import dask
+    from threadpoolctl import threadpool_info
+
+    return {
+        "sdv imported": "sdv.single_table" in sys.modules,
+        "threads": {pool["num_threads"] for pool in threadpool_info()},
+        "profiler": dask.config.get("distributed.worker.profile.enabled"),
+    }
+
+
+def test_local_workers_start_with_the_libraries_on_one_thread_and_tasks_see_their_items_as_submitted():
+    with cluster.engine(workers=2, preload=("sdv.single_table",)) as client:
+        views = client.run(_worker_view)  # before any task: what the fork server gave them
+        expected = {"sdv imported": True, "threads": {1}, "profiler": False}
+        assert len(views) == 2 and all(view == expected for view in views.values())
+        numbers = [1, 2, 3]
+        total = cluster.submit(sum, numbers, name="sum", stage="test")
+        numbers.append(100)  # after the submit: the task never sees it
+        assert total() == 6 and total() == 6
+        records = [record for record in cluster.drain_stats() if record["stage"] == "test"]
+        assert len(records) == 1 and records[0]["worker"].startswith("tcp://127.0.0.1:")
+    numbers = [1, 2, 3]
+    total = cluster.submit(sum, numbers, name="sum", stage="test")  # no engine: run here, now
+    numbers.append(100)
+    assert total() == 6 and cluster.drain_stats()[-1]["worker"] == "local"
+
+
 def test_bad_engine_options_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 2)
     cases = {
