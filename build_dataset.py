@@ -185,7 +185,7 @@ def build_dataset(
             for name in bar:
                 bar.set_postfix_str(name)
                 log.info("stage %s", name)
-                memory.reset_peak()
+                memory.mark()
                 begin = (time.perf_counter(), time.process_time())
                 if name == "demographics":
                     customers = demographic.run_into(run, config)
@@ -214,7 +214,7 @@ def build_dataset(
             raise
         if validate:
             report_dir = report_dir or report_folder(constants.VALIDATION_REPORTS_DIR, out_dir)
-            memory.reset_peak()
+            memory.mark()
             begin = (time.perf_counter(), time.process_time())
             report = validate_data(out_dir, report_dir=report_dir, progress=progress)
             stages.append(_stage_record("validation", begin, {}))
@@ -234,7 +234,7 @@ def _stage_record(name: str, begin: tuple[float, float], rows: dict[str, int]) -
         "stage": name,
         "wall_s": round(time.perf_counter() - begin[0], 2),
         "cpu_s": round(time.process_time() - begin[1], 2),
-        "peak_rss_mib": round(memory.peak_mib(), 1),
+        "peak_rss_mib": round(memory.peak_since_mark(), 1),
         "rows": dict(rows),
         "partitions": [
             {key: value for key, value in task.items() if key != "stage"} for task in cluster.drain_stats()
