@@ -13,6 +13,7 @@ Results come back in the order of ``items``, whatever the order of completion, s
 byte-identical for any number of workers. Each task is measured where it runs (wall time, CPU time,
 peak resident memory, worker); :func:`drain_stats` hands the records to the manifest. Without an
 engine (or with one worker and no scheduler) tasks run here, one after the other, with no Dask.
+:func:`submit` runs one task beside what follows (a result nobody waits for until the end).
 """
 
 from __future__ import annotations
