@@ -179,8 +179,6 @@ def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
     # Saved as fitted, before any partition samples from them (sampling in this process caches the
     # fast sampler on a model; on workers it samples copies): the same bytes with or without Dask.
     # On a Dask engine their canonical bytes are made on a worker, beside the partition tasks.
-    for name, model in fitted.models.items():
-        synth.make_reproducible(model, name)
     fitted.models = {
         name: cluster.submit(_model_bytes, (model, name), name=name, stage=f"{module.STAGE} (model bytes)")
         for name, model in fitted.models.items()
