@@ -230,9 +230,11 @@ def build_dataset(
 def _stage_record(name: str, begin: tuple[float, float], rows: dict[str, int]) -> dict:
     """A stage's line in the manifest: wall and CPU time (all threads) since ``begin`` (perf_counter,
     process_time), peak memory, rows it made."""
+    wall = time.perf_counter() - begin[0]
     return {
         "stage": name,
-        "wall_s": round(time.perf_counter() - begin[0], 2),
+        "started": round(time.time() - wall, 2),  # seconds since the epoch, as its tasks'
+        "wall_s": round(wall, 2),
         "cpu_s": round(time.process_time() - begin[1], 2),
         "peak_rss_mib": round(memory.peak_since_mark(), 1),
         "rows": dict(rows),

@@ -142,12 +142,13 @@ def _parents(module, source, partition: Partition) -> dict[str, pd.DataFrame]:
 def _survey_task(item: tuple) -> Any:
     module_name, source, shared, config, partition = item
     module = _module(module_name)
-    return module.survey(_parents(module, source, partition), shared, config, partition)
+    return module.survey(_parents(module, source, partition), cluster.shared(shared), config, partition)
 
 
 def _make_task(item: tuple) -> Any:
     """One partition: make its rows, check its rules, and either return them or stage them."""
-    module_name, source, (shared, fitted), config, partition, target = item
+    module_name, source, common, config, partition, target = item
+    shared, fitted = cluster.shared(common)
     module = _module(module_name)
     parents = _parents(module, source, partition)
     part = module.make(fitted, parents, shared, config, partition)

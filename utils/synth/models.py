@@ -21,9 +21,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 import constants
-from utils.core import seeding, storage
+from utils.core import cluster, seeding, storage
 from utils.core.cli import UserError, check_synthesizer
 from utils.synth import fast_sampler
 
@@ -123,7 +124,10 @@ def fit_synthesizer(
 ):
     """Fit a synthesizer of ``kind`` on ``frame`` reproducibly and return it.
 
-    The same frame, kind and seed always give a synthesizer that samples the same rows.
+    The same frame, kind and seed always give a synthesizer that samples the same rows, in whatever
+    process and with however many cores: a Gaussian copula is fitted with one BLAS thread (SciPy's
+    marginal fits differ in their last bits between one BLAS thread and two, so a model followed the
+    machine's core count and whether it was fitted on a Dask worker).
     """
     if frame.empty:
         raise UserError(f"cannot fit a synthesizer on an empty {table_name} table")
@@ -134,7 +138,8 @@ def fit_synthesizer(
     seed_everything(seed)
     synthesizer = make_synthesizer(kind, metadata, epochs=epochs, **options)
     log.debug("fitting %s on %s rows of %s", kind, f"{len(frame):,}", table_name)
-    with warnings.catch_warnings():
+    limits = {"limits": 1, "user_api": "blas"} if kind == "gaussian_copula" else {"limits": None}
+    with warnings.catch_warnings(), threadpool_limits(**limits):
         warnings.simplefilter("ignore")
         synthesizer.fit({table_name: frame})
     return synthesizer
@@ -235,6 +240,21 @@ class ConditionalSynthesizer:
         return frame.iloc[order].reset_index(drop=True)
 
 
+def _fit_part(item: tuple) -> bytes:
+    """One class's synthesizer, pickled where it was fitted (a task of
+    :func:`fit_conditional_synthesizer`): read back, it is the same object graph whether it came
+    from this process or from a Dask worker, whose own serializers rebuild it with other sharing."""
+    import cloudpickle
+    from sdv.metadata import Metadata
+
+    frame, kind, seed, table_name, epochs, metadata, options = item
+    metadata = Metadata.load_from_dict(metadata)
+    fitted = fit_synthesizer(
+        frame, kind, seed=seed, table_name=table_name, epochs=epochs, metadata=metadata, **options
+    )
+    return cloudpickle.dumps(fitted)
+
+
 def fit_conditional_synthesizer(
     frame: pd.DataFrame,
     kind: str,
@@ -253,8 +273,6 @@ def fit_conditional_synthesizer(
     latent, which blurs class-conditional shapes; fitting per class keeps them (a mixture of copulas).
     ``metadata`` is the table's SDV metadata; the per-class fits use it without the ``by`` columns.
     """
-    from sdv.metadata import Metadata
-
     if frame.empty:
         raise UserError(f"cannot fit a synthesizer on an empty {table_name} table")
     by = [by] if isinstance(by, str) else list(by)
@@ -264,24 +282,30 @@ def fit_conditional_synthesizer(
     for column in by:
         del without["tables"][table_name]["columns"][column]
     keys = pd.Series(list(frame[by].itertuples(index=False, name=None)), index=frame.index)
-    parts = {}
-    for index, key in enumerate(big):
-        log.debug("class %s", dict(zip(by, key, strict=True)))
-        parts[key] = fit_synthesizer(
-            frame[keys == key].drop(columns=by),
-            kind,
-            seed=seeding.child_seed(seed, table_name, partition=index, purpose="class_fit"),
-            table_name=table_name,
-            epochs=epochs,
-            metadata=Metadata.load_from_dict(without),
-            **options,
+    # One task a class (largest first), on the build's Dask workers where it has them; here otherwise.
+    waits = {
+        key: cluster.submit(
+            _fit_part,
+            (
+                frame[keys == key].drop(columns=by),
+                kind,
+                seeding.child_seed(seed, table_name, partition=index, purpose="class_fit"),
+                table_name,
+                epochs,
+                without,
+                options,
+            ),
+            name="|".join(map(str, key)),
+            stage=f"{table_name} (class fits)",
         )
+        for index, key in enumerate(big)
+    }
     rest = frame[~keys.isin(big)]
-    pooled = None
     if len(rest):
-        pooled = fit_synthesizer(
-            rest, kind, seed=seed, table_name=table_name, metadata=metadata, epochs=epochs, **options
-        )
+        item = (rest, kind, seed, table_name, epochs, metadata.to_dict(), options)
+        waits[None] = cluster.submit(_fit_part, item, name="pooled", stage=f"{table_name} (class fits)")
+    parts = {key: pickle.loads(wait()) for key, wait in waits.items()}
+    pooled = parts.pop(None, None)
     shares = {key: int((keys == key).sum()) / len(frame) for key in big}
     return ConditionalSynthesizer(by, list(frame.columns), parts, shares, pooled, len(rest) / len(frame))
 
