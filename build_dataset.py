@@ -48,7 +48,6 @@ from utils.core.cli import (
     split_list,
 )
 from utils.core.runs import report_folder
-from validation.validate_data import validate as validate_data
 
 log = logging.getLogger("build_dataset")
 
@@ -213,6 +212,10 @@ def build_dataset(
             log.error("build stopped; the previous dataset in %s is unchanged", out_dir)
             raise
         if validate:
+            # Imported here: validation draws its plots with matplotlib (0.65 s to import), which a
+            # build with --no-validation never needs, and which would delay local workers' start.
+            from validation.validate_data import validate as validate_data
+
             report_dir = report_dir or report_folder(constants.VALIDATION_REPORTS_DIR, out_dir)
             memory.mark()
             begin = (time.perf_counter(), time.process_time())

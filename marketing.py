@@ -427,11 +427,11 @@ def pair_features(
     c = customers.iloc[rows].reset_index(drop=True)
     k = campaigns.iloc[cols].reset_index(drop=True)
     channel = k["channel"].to_numpy()
-    media = pd.DataFrame([MEDIA[x].__dict__ for x in channel])
+    ctr = pd.Series(channel).map({name: media.ctr for name, media in MEDIA.items()}).to_numpy(float)
     age = (c["age"].to_numpy(float) - 18) / 60
     preferred = np.where(c["preferred_channel"].to_numpy() == channel, purchases.PREFERRED_CHANNEL_LIFT, 1.0)
     interest = preferred * (1 + CTR_AGE_SLOPE * (age - 0.5))
-    click = media["ctr"].to_numpy() * interest
+    click = ctr * interest
     opens = np.where(channel == "email", EMAIL_OPEN_RATE * interest, 0.0)
     return pd.DataFrame(
         {

@@ -28,6 +28,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,7 +169,10 @@ def _make_task(item: tuple) -> Any:
     return Part({}, {}, part.summary), records
 
 
-def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
+def _fit(module, source, config: ChainConfig) -> tuple[Fitted, Any]:
+    """Survey the partitions and fit: the fitted stage (its models as functions that wait for their
+    canonical bytes) and what every partition task reads, the whole tables and the fitted state
+    (:func:`cluster.share`)."""
     plan = source.plan()
     shared = {name: source.whole(name) for name in module.SHARED}
     whole = cluster.share(shared)
@@ -177,6 +181,14 @@ def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
         _survey_task, items, names=[p.label for p in plan], stage=f"{module.STAGE} (survey)"
     )
     fitted = module.fit(surveys, shared, config)
+    tables = {**shared, **fitted.tables}
+    if fitted.tables:
+        try:
+            rules.assert_rules(tables, touching=list(fitted.tables))
+        except AssertionError as error:
+            raise RuntimeError(f"{module.STAGE}: {error}") from None
+    # Sent before the models' bytes tasks start: a worker busy in one answers Dask's broadcast late.
+    common = cluster.share((tables, Fitted(state=fitted.state)))
     # Saved as fitted, before any partition samples from them (sampling in this process caches the
     # fast sampler on a model; on workers it samples copies): the same bytes with or without Dask.
     # On a Dask engine their canonical bytes are made on a worker, beside the partition tasks.
@@ -184,12 +196,7 @@ def _fit(module, source, config: ChainConfig) -> tuple[dict, Fitted]:
         name: cluster.submit(_model_bytes, (model, name), name=name, stage=f"{module.STAGE} (model bytes)")
         for name, model in fitted.models.items()
     }
-    if fitted.tables:
-        try:
-            rules.assert_rules({**shared, **fitted.tables}, touching=list(fitted.tables))
-        except AssertionError as error:
-            raise RuntimeError(f"{module.STAGE}: {error}") from None
-    return {**shared, **fitted.tables}, fitted
+    return fitted, common
 
 
 def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
@@ -197,9 +204,8 @@ def generate(module, parents: Mapping[str, pd.DataFrame], config: ChainConfig):
     from utils.chain.stage import StageResult
 
     source = FrameSource(parents)
-    shared, fitted = _fit(module, source, config)
+    fitted, common = _fit(module, source, config)
     plan = source.plan()
-    common = cluster.share((shared, Fitted(state=fitted.state)))  # what a partition task reads
     items = [(module.__name__, source, common, config, p, None) for p in plan]
     parts = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
     tables = dict(fitted.tables)
@@ -229,7 +235,7 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
     Returns the rows per table. The whole tables, seeds, models and ``ground_truth.json`` are staged here.
     """
     source = FolderSource(run.staging, run.fmt, plan)
-    shared, fitted = _fit(module, source, config)
+    fitted, common = _fit(module, source, config)
     inputs = run.parent_runs(module.PARENTS)  # every table the stage read, foreign key or not
     for name, frame in fitted.tables.items():
         run.write_table(name, frame, parents=inputs)
@@ -242,13 +248,14 @@ def run_into(module, run: runs.Run, plan: Sequence[Partition], config: ChainConf
         ]
         lineage[name] = inputs | {p: [run.run_id] for p in same}
     target = (run.staging, lineage)
-    common = cluster.share((shared, Fitted(state=fitted.state)))  # to each worker once: not the seeds
     items = [(module.__name__, source, common, config, p, target) for p in plan]
-    done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
+    # The seeds (marketing's: 1 s to write) are staged by a thread while the partition tasks run.
+    with ThreadPoolExecutor(max_workers=1) as writer:
+        seeds = writer.submit(lambda: [run.write_seed(name, frame) for name, frame in _seeds(fitted).items()])
+        done = cluster.map_partitions(_make_task, items, names=[p.label for p in plan], stage=module.STAGE)
+        seeds.result()
     for _, records in done:
         run.add_records(records)
-    for name, frame in _seeds(fitted).items():
-        run.write_seed(name, frame)
     from utils.chain.stage import write_models_and_truth
 
     write_models_and_truth(

@@ -100,7 +100,7 @@ def _start_fork_server(preload: Sequence[str]) -> None:
     import multiprocessing
     from multiprocessing import forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    multiprocessing.get_context("forkserver").set_forkserver_preload([*preload, "distributed.nanny"])
     environment = _worker_env()  # the server's environment is what its workers start with
     saved = {name: os.environ.get(name) for name in environment}
     os.environ.update(environment)
