@@ -342,4 +342,4 @@ def closing_summary(out_dir: str, manifest: dict, rows: dict[str, int]) -> str:
 
 
 if __name__ == "__main__":
-    run_main(main)
+    run_main(main, hard_exit=True)

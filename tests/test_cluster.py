@@ -108,11 +108,24 @@ def _worker_view() -> dict:
     }
 
 
+def _read_shared(item) -> tuple[int, int, dict]:
+    value = cluster.shared(item)
+    return os.getpid(), id(value), value
+
+
 def test_local_workers_start_with_the_libraries_on_one_thread_and_tasks_see_their_items_as_submitted():
     with cluster.engine(workers=2, preload=("sdv.single_table",)) as client:
         views = client.run(_worker_view)  # before any task: what the fork server gave them
         expected = {"sdv imported": True, "threads": {1}, "profiler": False}
         assert len(views) == 2 and all(view == expected for view in views.values())
+        value = {"table": list(range(1000)), "name": "fitted"}
+        sent = cluster.share(value)
+        reads = cluster.map_partitions(_read_shared, [sent] * 8, names=list("abcdefgh"), stage="share")
+        assert all(read == value for _, _, read in reads)
+        objects = {}
+        for pid, object_id, _ in reads:  # read back once per worker process, not once per task
+            objects.setdefault(pid, set()).add(object_id)
+        assert pid != os.getpid() and all(len(ids) == 1 for ids in objects.values())
         numbers = [1, 2, 3]
         total = cluster.submit(sum, numbers, name="sum", stage="test")
         numbers.append(100)  # after the submit: the task never sees it
@@ -123,6 +136,7 @@ def test_local_workers_start_with_the_libraries_on_one_thread_and_tasks_see_thei
     total = cluster.submit(sum, numbers, name="sum", stage="test")  # no engine: run here, now
     numbers.append(100)
     assert total() == 6 and cluster.drain_stats()[-1]["worker"] == "local"
+    assert cluster.shared(cluster.share(numbers)) is numbers  # no engine: the value itself
 
 
 def test_bad_engine_options_are_one_line_and_exit_2(tmp_path, capsys, monkeypatch):

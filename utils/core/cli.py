@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -261,11 +262,17 @@ def run_main(
     argv: Sequence[str] | None = None,
     *,
     crash_code: int = 1,
+    hard_exit: bool = False,
 ) -> None:
     """Run ``main(argv)`` and exit with its code.
 
     A :class:`UserError` becomes one line ``prog: error: ...`` and exit 2; Ctrl-C exit 130; any other
     exception is a bug: its traceback is printed and the exit code is ``crash_code``.
+
+    ``hard_exit`` (a command's own process only, never a caller's): once ``main`` has returned, leave
+    without tearing the interpreter down, as mypy does: freeing SDV's, torch's and Dask's modules took
+    0.9 s after every build, 1.7 s after one on a local Dask cluster. The standard streams and logging
+    are flushed first; every output is already published by then.
     """
     prog = sys.argv[0].rsplit("/", 1)[-1]
     try:
@@ -280,4 +287,9 @@ def run_main(
         traceback.print_exc()
         print(f"{prog}: crashed (a bug, not bad input): exit {crash_code}", file=sys.stderr)
         sys.exit(crash_code)
+    if hard_exit:
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code or 0)
     sys.exit(code or 0)
